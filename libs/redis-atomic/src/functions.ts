@@ -1,0 +1,101 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type Redis from 'ioredis';
+import { decodeRedisError } from './errors';
+
+type Arg = string | number;
+
+/**
+ * One Lua library from `lua/<name>.lua`: loaded with FUNCTION LOAD REPLACE, versioned, and reloaded once when
+ * the server answers "Function not found" (restarted without persistence, or FUNCTION FLUSH). That retry is
+ * safe: a function that was not found did not run.
+ *
+ * Each library declares `local LIBRARY_VERSION = '…'` and registers a no-writes `<name>_version` function
+ * returning it, so the loader can tell which version the server holds.
+ */
+export class FunctionLibrary {
+  readonly version: string;
+  private reloading?: Promise<void>;
+
+  constructor(
+    private readonly client: Redis,
+    readonly name: string,
+    private readonly source: string,
+  ) {
+    const header = /^#!lua name=(\w+)/.exec(source);
+    const version = /LIBRARY_VERSION\s*=\s*'([^']+)'/.exec(source);
+    if (header?.[1] !== name || !version) {
+      throw new Error(`Lua library ${name}: must start with "#!lua name=${name}" and declare LIBRARY_VERSION`);
+    }
+    this.version = version[1];
+  }
+
+  static fromFile(client: Redis, name: string, luaDir = findLuaDir()): FunctionLibrary {
+    return new FunctionLibrary(client, name, readFileSync(join(luaDir, `${name}.lua`), 'utf8'));
+  }
+
+  /** Loads (or replaces) the library and checks the server now reports this version. */
+  async load(): Promise<void> {
+    try {
+      await this.client.call('FUNCTION', 'LOAD', 'REPLACE', this.source);
+    } catch (err) {
+      throw decodeRedisError(err);
+    }
+    const loaded = await this.loadedVersion();
+    if (loaded !== this.version) {
+      throw new Error(`Lua library ${this.name}: loaded version ${loaded}, expected ${this.version}`);
+    }
+  }
+
+  /** The version the server holds, or null when the library is not loaded. */
+  async loadedVersion(): Promise<string | null> {
+    try {
+      return String(await this.client.call('FCALL_RO', `${this.name}_version`, 0));
+    } catch (err) {
+      if (isFunctionNotFound(err)) return null;
+      throw decodeRedisError(err);
+    }
+  }
+
+  /** FCALL, reloading the library once if the server lost it. Errors are decoded to typed errors. */
+  call(fn: string, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    return this.invoke('FCALL', fn, keys, args);
+  }
+
+  /** FCALL_RO for functions flagged no-writes (may be served by replicas). */
+  callReadOnly(fn: string, keys: readonly string[], args: readonly Arg[] = []): Promise<unknown> {
+    return this.invoke('FCALL_RO', fn, keys, args);
+  }
+
+  private async invoke(command: string, fn: string, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    const name = `${this.name}_${fn}`;
+    try {
+      return await this.client.call(command, name, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!isFunctionNotFound(err)) throw decodeRedisError(err);
+    }
+    await this.reload();
+    try {
+      return await this.client.call(command, name, keys.length, ...keys, ...args);
+    } catch (err) {
+      throw decodeRedisError(err);
+    }
+  }
+
+  /** Concurrent callers that all found the library missing share one reload. */
+  private reload(): Promise<void> {
+    this.reloading ??= this.load().finally(() => (this.reloading = undefined));
+    return this.reloading;
+  }
+}
+
+const isFunctionNotFound = (err: unknown): boolean =>
+  err instanceof Error && err.message.startsWith('ERR Function not found');
+
+/** The project's `lua/` folder: the nearest one above this file (works from `src/` under ts-jest and from `dist/`). */
+export function findLuaDir(from = __dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'lua'))) return join(dir, 'lua');
+    if (dirname(dir) === dir) throw new Error(`no lua/ folder above ${from}`);
+  }
+}

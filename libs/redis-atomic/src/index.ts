@@ -1,0 +1,6 @@
+export * from './connection';
+export * from './errors';
+export * from './functions';
+export * from './keys';
+export * from './redis-atomic.module';
+export * from './transactions';

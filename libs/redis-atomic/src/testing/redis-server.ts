@@ -1,0 +1,108 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import Redis, { RedisOptions } from 'ioredis';
+
+/**
+ * A private, throw-away `redis-server` for tests: its own free port, no persistence, stopped by `stop()`.
+ * Tests never touch a shared Redis, and can inject faults (restart, pause, kill clients, OOM) freely.
+ * The binary is `$REDIS_SERVER_BIN` or `redis-server` on PATH.
+ */
+export class RedisServer {
+  private process?: ChildProcess;
+  private readonly clients = new Set<Redis>();
+
+  private constructor(readonly port: number, private readonly extraArgs: string[]) {}
+
+  static async start(extraArgs: string[] = []): Promise<RedisServer> {
+    for (let attempt = 1; ; attempt++) {
+      const server = new RedisServer(await freePort(), extraArgs);
+      try {
+        await server.spawn();
+        return server;
+      } catch (err) {
+        if (attempt >= 5) throw err; // the port was taken between probe and bind: pick another
+      }
+    }
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** A client to this server, closed by `stop()`. */
+  client(options: RedisOptions = {}): Redis {
+    const client = new Redis({ host: '127.0.0.1', port: this.port, lazyConnect: false, ...options });
+    client.on('error', () => undefined); // faults are injected on purpose; callers see rejected commands
+    this.clients.add(client);
+    client.once('end', () => this.clients.delete(client));
+    return client;
+  }
+
+  /** Stops the server without saving (its data and functions are gone) and starts it again on the same port. */
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.spawn();
+  }
+
+  /** Stops the server without saving. Commands fail until `restart()`. */
+  async kill(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+    this.process = undefined;
+  }
+
+  async stop(): Promise<void> {
+    for (const client of this.clients) client.disconnect();
+    this.clients.clear();
+    await this.kill();
+  }
+
+  private async spawn(): Promise<void> {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--daemonize', 'no', '--loglevel', 'warning', ...this.extraArgs];
+    const child = spawn(process.env.REDIS_SERVER_BIN ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.process = child;
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    const failed = new Promise<never>((_, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${stderr.trim()}`)));
+    });
+    failed.catch(() => undefined);
+    await Promise.race([failed, this.waitUntilReady()]);
+  }
+
+  private async waitUntilReady(): Promise<void> {
+    const probe = new Redis({ host: '127.0.0.1', port: this.port, lazyConnect: true, retryStrategy: () => null,
+      maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    probe.on('error', () => undefined);
+    try {
+      for (let waited = 0; waited < 10_000; waited += 20) {
+        try {
+          if (probe.status !== 'ready') await probe.connect();
+          if ((await probe.ping()) === 'PONG') return;
+        } catch {
+          probe.disconnect();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      throw new Error(`redis-server on port ${this.port} did not become ready`);
+    } finally {
+      probe.disconnect();
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,6 @@
+import { MinorUnits } from '../../http/validation';
+
+export class AmountDto {
+  @MinorUnits(1)
+  amount!: number;
+}

@@ -1,0 +1,38 @@
+import { ATOMIC_STRATEGIES, AtomicStrategy } from './accounts/accounts.module';
+
+/** Everything the service reads from the environment, checked once at start. */
+export interface AppConfig {
+  port: number;
+  strategy: AtomicStrategy;
+  redis: { url: string; username?: string; password?: string; tls: boolean };
+  ledger: string;
+  maxBatch: number;
+  historyLimit: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const strategy = (env.ATOMIC_STRATEGY ?? 'functions') as AtomicStrategy;
+  if (!ATOMIC_STRATEGIES.includes(strategy)) {
+    throw new Error(`ATOMIC_STRATEGY must be one of ${ATOMIC_STRATEGIES.join(', ')} (got "${strategy}")`);
+  }
+  return {
+    port: integer(env, 'PORT', 3000),
+    strategy,
+    redis: {
+      url: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      username: env.REDIS_USERNAME || undefined,
+      password: env.REDIS_PASSWORD || undefined,
+      tls: env.REDIS_TLS === 'true',
+    },
+    ledger: env.LEDGER ?? 'main',
+    maxBatch: integer(env, 'MAX_BATCH', 1000),
+    historyLimit: integer(env, 'HISTORY_LIMIT', 1000),
+  };
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new Error(`${name} must be a positive integer (got "${raw}")`);
+  return Number(raw);
+}
