@@ -1,0 +1,2 @@
+export * from './keyspace';
+export * from './redis-server';

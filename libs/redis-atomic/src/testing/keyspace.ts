@@ -1,0 +1,31 @@
+import type Redis from 'ioredis';
+
+/**
+ * A canonical text of every key and value on the server (strings, hashes, lists, sets, sorted sets,
+ * streams), for "nothing was written" assertions: equal snapshots before and after ⇒ no change.
+ */
+export async function keyspaceSnapshot(client: Redis): Promise<string> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'COUNT', 1000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  keys.sort();
+  const lines = await Promise.all(keys.map(async (key) => `${key} ${JSON.stringify(await valueOf(client, key))}`));
+  return lines.join('\n');
+}
+
+async function valueOf(client: Redis, key: string): Promise<unknown> {
+  const type = await client.type(key);
+  switch (type) {
+    case 'string': return [type, await client.get(key)];
+    case 'hash': return [type, Object.entries(await client.hgetall(key)).sort()];
+    case 'list': return [type, await client.lrange(key, 0, -1)];
+    case 'set': return [type, (await client.smembers(key)).sort()];
+    case 'zset': return [type, await client.zrange(key, 0, -1, 'WITHSCORES')];
+    case 'stream': return [type, await client.xrange(key, '-', '+')];
+    default: return [type];
+  }
+}
