@@ -5,42 +5,42 @@ import { checkBatch, checkHistoryQuery, checkMovement, checkOpen, checkTransfer,
 import { assertId } from '../../libs/redis-atomic/src';
 
 /**
- * The one gate every adapter sits behind (bound in AccountsModule): input that breaks a rule fails with
+ * The one gate every adapter sits behind (bound in AccountsModule): input that breaks a rule rejects with
  * VALIDATION_FAILED before any adapter — and so before Redis — sees it. Adapters may assume valid input.
  */
 export class ValidatedLedger implements AccountsLedger {
   constructor(private readonly inner: AccountsLedger, private readonly limits: LedgerLimits) {}
 
-  open(cmd: OpenAccount): Promise<Account> {
+  async open(cmd: OpenAccount): Promise<Account> {
     return this.inner.open(checkOpen(cmd));
   }
 
-  get(id: string): Promise<Account> {
+  async get(id: string): Promise<Account> {
     assertId(id, 'id');
     return this.inner.get(id);
   }
 
-  deposit(cmd: Movement): Promise<Balance> {
+  async deposit(cmd: Movement): Promise<Balance> {
     checkMovement(cmd);
     return this.inner.deposit(cmd);
   }
 
-  withdraw(cmd: Movement): Promise<Balance> {
+  async withdraw(cmd: Movement): Promise<Balance> {
     checkMovement(cmd);
     return this.inner.withdraw(cmd);
   }
 
-  transfer(cmd: Transfer): Promise<TransferReceipt> {
+  async transfer(cmd: Transfer): Promise<TransferReceipt> {
     checkTransfer(cmd);
     return this.inner.transfer(cmd);
   }
 
-  transferBatch(cmds: readonly Transfer[]): Promise<TransferReceipt[]> {
+  async transferBatch(cmds: readonly Transfer[]): Promise<TransferReceipt[]> {
     checkBatch(cmds, this.limits);
     return this.inner.transferBatch(cmds);
   }
 
-  history(id: string, query?: HistoryQuery): Promise<HistoryPage> {
+  async history(id: string, query?: HistoryQuery): Promise<HistoryPage> {
     return this.inner.history(id, checkHistoryQuery(id, query));
   }
 }

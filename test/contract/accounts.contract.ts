@@ -1,0 +1,313 @@
+import type { AccountsLedger, HistoryEntry } from '../../src/accounts/accounts.port';
+import { LedgerFixture, uniqueIds } from '../support/accounts-fixture';
+
+/** Limits the contract runs with; pass them to AccountsModule.forRoot in the fixture. */
+export const CONTRACT_LIMITS = { maxBatch: 20, historyLimit: 10 };
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The Accounts ledger contract: one suite, run against every adapter (memory, functions, transactions).
+ * A caller must not be able to tell the adapters apart except by speed.
+ */
+export function accountsContract(makeFixture: () => Promise<LedgerFixture>): void {
+  let fixture: LedgerFixture;
+  let ledger: AccountsLedger;
+
+  beforeAll(async () => {
+    fixture = await makeFixture();
+    ledger = fixture.ledger;
+  });
+  afterAll(() => fixture.close());
+
+  /** Everything observable about these accounts through the port, plus the raw keyspace for Redis. */
+  async function snapshot(ids: string[]): Promise<unknown> {
+    const accounts = await Promise.all(ids.map(async (id) => {
+      const account = await ledger.get(id).catch((err) => err.code);
+      const history = typeof account === 'string' ? [] : await allHistory(ledger, id);
+      return { account, history };
+    }));
+    return { accounts, raw: await fixture.rawSnapshot?.() };
+  }
+
+  /** Asserts the operation fails with `code` (and `details`) and changes nothing at all. */
+  async function expectRejectedUnchanged(ids: string[], operation: () => Promise<unknown>, code: string, details?: object) {
+    const before = await snapshot(ids);
+    await expect(operation()).rejects.toMatchObject({ code, ...(details && { details: expect.objectContaining(details) }) });
+    expect(await snapshot(ids)).toEqual(before);
+  }
+
+  describe('open / get', () => {
+    it('opens with a zero balance and floor by default', async () => {
+      const [a] = uniqueIds('a');
+      await expect(ledger.open({ id: a })).resolves.toEqual({ id: a, balance: 0, minBalance: 0 });
+      await expect(ledger.get(a)).resolves.toEqual({ id: a, balance: 0, minBalance: 0 });
+    });
+
+    it('opens with an opening balance and an overdraft floor', async () => {
+      const [a] = uniqueIds('a');
+      await expect(ledger.open({ id: a, balance: 1234, minBalance: -500 })).resolves.toEqual({ id: a, balance: 1234, minBalance: -500 });
+      await expect(ledger.get(a)).resolves.toEqual({ id: a, balance: 1234, minBalance: -500 });
+    });
+
+    it('keeps balances up to the largest safe integer exactly', async () => {
+      const [a] = uniqueIds('a');
+      await ledger.open({ id: a, balance: MAX, minBalance: -MAX });
+      await expect(ledger.get(a)).resolves.toEqual({ id: a, balance: MAX, minBalance: -MAX });
+    });
+
+    it('refuses to open an existing account and leaves it as it was', async () => {
+      const [a] = uniqueIds('a');
+      await ledger.open({ id: a, balance: 10 });
+      await expectRejectedUnchanged([a], () => ledger.open({ id: a, balance: 99 }), 'ACCOUNT_EXISTS');
+    });
+
+    it('says ACCOUNT_NOT_FOUND for an unknown account', async () => {
+      const [a] = uniqueIds('a');
+      await expect(ledger.get(a)).rejects.toMatchObject({ code: 'ACCOUNT_NOT_FOUND' });
+    });
+
+    it.each([
+      ['a bad id', { id: 'a:b' }],
+      ['an id with a hash tag', { id: 'a{b}' }],
+      ['a 65-character id', { id: 'x'.repeat(65) }],
+      ['a negative balance', { id: 'ok', balance: -1 }],
+      ['a fractional balance', { id: 'ok', balance: 1.5 }],
+      ['an unsafe balance', { id: 'ok', balance: MAX + 1 }],
+      ['a string balance', { id: 'ok', balance: '10' as unknown as number }],
+      ['a floor above the balance', { id: 'ok', balance: 5, minBalance: 6 }],
+      ['an unsafe floor', { id: 'ok', minBalance: -MAX - 2 }],
+    ])('refuses %s with VALIDATION_FAILED and writes nothing', async (_, cmd) => {
+      await expectRejectedUnchanged([], () => ledger.open(cmd), 'VALIDATION_FAILED');
+      if (cmd.id === 'ok') await expect(ledger.get('ok')).rejects.toMatchObject({ code: 'ACCOUNT_NOT_FOUND' });
+    });
+  });
+
+  describe('deposit / withdraw', () => {
+    it('deposits and withdraws, recording one history entry each', async () => {
+      const [a] = uniqueIds('a');
+      await ledger.open({ id: a, balance: 100 });
+      await expect(ledger.deposit({ id: a, amount: 50 })).resolves.toEqual({ id: a, balance: 150 });
+      await expect(ledger.withdraw({ id: a, amount: 30 })).resolves.toEqual({ id: a, balance: 120 });
+      const { entries } = await ledger.history(a);
+      expect(entries).toEqual([
+        expect.objectContaining({ type: 'withdrawal', amount: -30, counterparty: null, balance: 120 }),
+        expect.objectContaining({ type: 'deposit', amount: 50, counterparty: null, balance: 150 }),
+      ]);
+      expect(entries[0].transferId).not.toEqual(entries[1].transferId);
+    });
+
+    it('withdraws down to the floor exactly, and not one unit more', async () => {
+      const [a] = uniqueIds('a');
+      await ledger.open({ id: a, balance: 100, minBalance: -50 });
+      await expect(ledger.withdraw({ id: a, amount: 150 })).resolves.toEqual({ id: a, balance: -50 });
+      await expectRejectedUnchanged([a], () => ledger.withdraw({ id: a, amount: 1 }), 'INSUFFICIENT_FUNDS',
+        { balance: -50, floor: -50 });
+    });
+
+    it('refuses a deposit past the largest safe integer', async () => {
+      const [a] = uniqueIds('a');
+      await ledger.open({ id: a, balance: MAX - 1 });
+      await expectRejectedUnchanged([a], () => ledger.deposit({ id: a, amount: 2 }), 'BALANCE_LIMIT_EXCEEDED');
+      await expect(ledger.deposit({ id: a, amount: 1 })).resolves.toEqual({ id: a, balance: MAX });
+    });
+
+    it('says ACCOUNT_NOT_FOUND and creates nothing', async () => {
+      const [a] = uniqueIds('a');
+      await expectRejectedUnchanged([a], () => ledger.deposit({ id: a, amount: 5 }), 'ACCOUNT_NOT_FOUND');
+      await expectRejectedUnchanged([a], () => ledger.withdraw({ id: a, amount: 5 }), 'ACCOUNT_NOT_FOUND');
+    });
+
+    it.each([0, -5, 1.5, MAX + 1, 1e21, NaN, '5' as unknown as number, null as unknown as number])(
+      'refuses the amount %p with VALIDATION_FAILED', async (amount) => {
+        const [a] = uniqueIds('a');
+        await ledger.open({ id: a, balance: 100 });
+        await expectRejectedUnchanged([a], () => ledger.deposit({ id: a, amount }), 'VALIDATION_FAILED');
+        await expectRejectedUnchanged([a], () => ledger.withdraw({ id: a, amount }), 'VALIDATION_FAILED');
+      });
+  });
+
+  describe('transfer', () => {
+    it('moves money and returns both balances with the transfer id and server time', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 1000 });
+      await ledger.open({ id: b, balance: 5 });
+      const before = Date.now();
+      const receipt = await ledger.transfer({ from: a, to: b, amount: 300 });
+      expect(receipt).toEqual({ id: expect.any(String), from: { id: a, balance: 700 }, to: { id: b, balance: 305 }, amount: 300, at: expect.any(String) });
+      expect(Math.abs(Date.parse(receipt.at) - before)).toBeLessThan(60_000); // a server clock, not a constant
+      await expect(ledger.get(a)).resolves.toMatchObject({ balance: 700 });
+      await expect(ledger.get(b)).resolves.toMatchObject({ balance: 305 });
+    });
+
+    it('records one history entry per account in the same step', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 1000 });
+      await ledger.open({ id: b });
+      const receipt = await ledger.transfer({ from: a, to: b, amount: 250 });
+      const entry = (type: string, amount: number, counterparty: string, balance: number): HistoryEntry =>
+        ({ transferId: receipt.id, type, amount, counterparty, balance, at: receipt.at }) as HistoryEntry;
+      expect((await ledger.history(a)).entries).toEqual([entry('transfer_out', -250, b, 750)]);
+      expect((await ledger.history(b)).entries).toEqual([entry('transfer_in', 250, a, 250)]);
+    });
+
+    it('enforces the account floor, allowing an overdraft down to it', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100, minBalance: -100 });
+      await ledger.open({ id: b });
+      await expect(ledger.transfer({ from: a, to: b, amount: 200 })).resolves.toMatchObject({ from: { balance: -100 } });
+      await expectRejectedUnchanged([a, b], () => ledger.transfer({ from: a, to: b, amount: 1 }), 'INSUFFICIENT_FUNDS',
+        { account: a, balance: -100, floor: -100 });
+    });
+
+    it('enforces a request minBalance above the floor, and never lowers the floor', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      await expectRejectedUnchanged([a, b], () => ledger.transfer({ from: a, to: b, amount: 60, minBalance: 50 }),
+        'INSUFFICIENT_FUNDS', { account: a, balance: 100, floor: 50 });
+      await expectRejectedUnchanged([a, b], () => ledger.transfer({ from: a, to: b, amount: 101, minBalance: -1000 }),
+        'INSUFFICIENT_FUNDS', { floor: 0 });
+      await expect(ledger.transfer({ from: a, to: b, amount: 50, minBalance: 50 })).resolves.toMatchObject({ from: { balance: 50 } });
+    });
+
+    it('says which account is missing, and writes nothing', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await expectRejectedUnchanged([a, b], () => ledger.transfer({ from: a, to: b, amount: 1 }), 'ACCOUNT_NOT_FOUND', { account: b });
+      await expectRejectedUnchanged([a, b], () => ledger.transfer({ from: b, to: a, amount: 1 }), 'ACCOUNT_NOT_FOUND', { account: b });
+    });
+
+    it('refuses to push the target past the largest safe integer', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 10 });
+      await ledger.open({ id: b, balance: MAX - 5 });
+      await expectRejectedUnchanged([a, b], () => ledger.transfer({ from: a, to: b, amount: 6 }), 'BALANCE_LIMIT_EXCEEDED', { account: b });
+    });
+
+    it.each([
+      ['from = to', (a: string) => ({ from: a, to: a, amount: 1 })],
+      ['a zero amount', (a: string, b: string) => ({ from: a, to: b, amount: 0 })],
+      ['a negative amount', (a: string, b: string) => ({ from: a, to: b, amount: -1 })],
+      ['an unsafe amount', (a: string, b: string) => ({ from: a, to: b, amount: 2 ** 53 })],
+      ['a fractional minBalance', (a: string, b: string) => ({ from: a, to: b, amount: 1, minBalance: 0.5 })],
+      ['a bad id', (a: string) => ({ from: a, to: 'x*', amount: 1 })],
+    ])('refuses %s with VALIDATION_FAILED and writes nothing', async (_, make) => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      await expectRejectedUnchanged([a, b], () => ledger.transfer(make(a, b)), 'VALIDATION_FAILED');
+    });
+  });
+
+  describe('transferBatch', () => {
+    it('applies transfers in order: later items see earlier ones', async () => {
+      const [a, b, c] = uniqueIds('a', 'b', 'c');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      await ledger.open({ id: c });
+      const receipts = await ledger.transferBatch([
+        { from: a, to: b, amount: 100 },
+        { from: b, to: c, amount: 60 },
+        { from: c, to: a, amount: 10 },
+      ]);
+      expect(receipts.map((r) => [r.from, r.to])).toEqual([
+        [{ id: a, balance: 0 }, { id: b, balance: 100 }],
+        [{ id: b, balance: 40 }, { id: c, balance: 60 }],
+        [{ id: c, balance: 50 }, { id: a, balance: 10 }],
+      ]);
+      expect(new Set(receipts.map((r) => r.id)).size).toBe(3);
+      const balances = await Promise.all([a, b, c].map(async (id) => (await ledger.get(id)).balance));
+      expect(balances).toEqual([10, 40, 50]);
+      const history = await allHistory(ledger, b);
+      expect(history.map((e) => [e.type, e.amount, e.balance])).toEqual([['transfer_out', -60, 40], ['transfer_in', 100, 100]]);
+    });
+
+    it('is all or nothing, and names the failing item', async () => {
+      const [a, b, c] = uniqueIds('a', 'b', 'c');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      await ledger.open({ id: c });
+      await expectRejectedUnchanged([a, b, c], () => ledger.transferBatch([
+        { from: a, to: b, amount: 50 },
+        { from: b, to: c, amount: 50 },
+        { from: b, to: c, amount: 1 },
+      ]), 'INSUFFICIENT_FUNDS', { index: 2, account: b, balance: 0 });
+      await expectRejectedUnchanged([a, b, c], () => ledger.transferBatch([
+        { from: a, to: b, amount: 1 },
+        { from: c, to: `${c}x`, amount: 1 },
+      ]), 'ACCOUNT_NOT_FOUND', { index: 1, account: `${c}x` });
+    });
+
+    it.each([
+      ['an empty batch', () => []],
+      ['a batch over maxBatch', (a: string, b: string) => Array.from({ length: CONTRACT_LIMITS.maxBatch + 1 }, () => ({ from: a, to: b, amount: 1 }))],
+      ['an invalid item', (a: string, b: string) => [{ from: a, to: b, amount: 1 }, { from: a, to: b, amount: 0 }]],
+      ['not an array', () => ({}) as never],
+    ])('refuses %s with VALIDATION_FAILED', async (_, make) => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      await expectRejectedUnchanged([a, b], () => ledger.transferBatch(make(a, b)), 'VALIDATION_FAILED');
+    });
+
+    it('accepts a batch of exactly maxBatch items', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      const receipts = await ledger.transferBatch(Array.from({ length: CONTRACT_LIMITS.maxBatch }, () => ({ from: a, to: b, amount: 1 })));
+      expect(receipts[receipts.length - 1].from.balance).toBe(100 - CONTRACT_LIMITS.maxBatch);
+    });
+  });
+
+  describe('history', () => {
+    it('pages newest first with a cursor, every entry exactly once', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      for (let i = 1; i <= 7; i++) await ledger.transfer({ from: a, to: b, amount: i });
+      const first = await ledger.history(a, { limit: 3 });
+      expect(first.entries.map((e) => e.amount)).toEqual([-7, -6, -5]);
+      expect(first.next).toEqual(expect.any(String));
+      const second = await ledger.history(a, { limit: 3, cursor: first.next! });
+      expect(second.entries.map((e) => e.amount)).toEqual([-4, -3, -2]);
+      const third = await ledger.history(a, { limit: 3, cursor: second.next! });
+      expect(third).toEqual({ entries: [expect.objectContaining({ amount: -1, balance: 99 })], next: null });
+      expect((await ledger.history(a, { limit: 7 })).next).toBeNull();
+    });
+
+    it('keeps only the newest historyLimit entries per account', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 1000 });
+      await ledger.open({ id: b });
+      const total = CONTRACT_LIMITS.historyLimit + 4;
+      for (let i = 1; i <= total; i++) await ledger.transfer({ from: a, to: b, amount: i });
+      const entries = await allHistory(ledger, a);
+      expect(entries.map((e) => -e.amount)).toEqual(Array.from({ length: CONTRACT_LIMITS.historyLimit }, (_, i) => total - i));
+    });
+
+    it('says ACCOUNT_NOT_FOUND for an unknown account', async () => {
+      const [a] = uniqueIds('a');
+      await expect(ledger.history(a)).rejects.toMatchObject({ code: 'ACCOUNT_NOT_FOUND' });
+    });
+
+    it.each([{ limit: 0 }, { limit: 1001 }, { limit: 2.5 }, { cursor: 'abc' }, { cursor: '+' }, { cursor: '(1-0' }])(
+      'refuses the query %j with VALIDATION_FAILED', async (query) => {
+        const [a] = uniqueIds('a');
+        await ledger.open({ id: a });
+        await expect(ledger.history(a, query)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      });
+  });
+}
+
+/** Every history entry of an account, walking all pages. */
+export async function allHistory(ledger: AccountsLedger, id: string): Promise<HistoryEntry[]> {
+  const entries: HistoryEntry[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ledger.history(id, { limit: 100, cursor });
+    entries.push(...page.entries);
+    cursor = page.next ?? undefined;
+  } while (cursor);
+  return entries;
+}
