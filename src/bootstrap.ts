@@ -1,3 +1,4 @@
+import { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
@@ -5,9 +6,14 @@ import { AppConfig } from './config';
 import { ErrorFilter } from './http/error.filter';
 import { validationPipe } from './http/validation';
 
-/** The HTTP app, configured the same way for `main.ts` and the e2e tests. */
-export async function createApp(config: AppConfig, options: { logger?: false } = {}): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), new FastifyAdapter(), {
+/**
+ * The HTTP app, configured the same way for `main.ts`, the e2e tests and the benchmarks (which may pass a
+ * root module wrapping AppModule.forRoot(config) to add routes).
+ */
+export async function createApp(config: AppConfig, options: { logger?: false; root?: DynamicModule | Type } = {}):
+  Promise<NestFastifyApplication> {
+  const root = options.root ?? AppModule.forRoot(config);
+  const app = await NestFactory.create<NestFastifyApplication>(root, new FastifyAdapter(), {
     logger: options.logger,
     abortOnError: false,
   });
