@@ -1,6 +1,6 @@
-import { KeySpace } from '../libs/redis-atomic/src';
+import { KeySpace, RedisAtomicOptions } from '../libs/redis-atomic/src';
 import { RedisServer } from '../libs/redis-atomic/src/testing';
-import { ATOMIC_STRATEGIES } from '../src/accounts/accounts.module';
+import { AtomicStrategy } from '../src/accounts/accounts.module';
 import type { AccountsLedger } from '../src/accounts/accounts.port';
 import { AccountKeys } from '../src/accounts/keys';
 import { ledgerFixture, LedgerFixture, uniqueIds } from './support/accounts-fixture';
@@ -26,22 +26,47 @@ async function openBank(ledger: AccountsLedger): Promise<BankAccount[]> {
   return accounts;
 }
 
-describe.each(ATOMIC_STRATEGIES)('bank invariant under concurrency — %s', (strategy) => {
-  let fixture: LedgerFixture;
-  beforeAll(async () => (fixture = await ledgerFixture(strategy, server, HISTORY)));
-  afterAll(() => fixture.close());
+/** Each case: a strategy and its options, run by one or more app instances sharing one Redis. */
+const CASES: [string, AtomicStrategy, Partial<RedisAtomicOptions>, number][] = [
+  ['memory', 'memory', {}, 1],
+  ['functions, 2 instances', 'functions', {}, 2],
+  // WATCH alone: the in-process queue is off, so every conflict is resolved by WATCH and retries.
+  ['transactions, WATCH only', 'transactions', { watch: { queueSameKeys: false, maxAttempts: 50 } }, 1],
+  // The default: each instance queues its own same-key transactions; WATCH guards between instances.
+  ['transactions, 2 instances', 'transactions', {}, 2],
+];
+
+describe.each(CASES)('bank invariant under concurrency — %s', (_, strategy, redisOptions, instances) => {
+  let fixtures: LedgerFixture[];
+  beforeAll(async () => {
+    fixtures = await Promise.all(Array.from({ length: instances }, () => ledgerFixture(strategy, server, HISTORY, redisOptions)));
+  });
+  afterAll(() => Promise.all(fixtures.map((f) => f.close())));
 
   it('conserves money, respects every floor and records exactly two entries per transfer', async () => {
-    const accounts = await openBank(fixture.ledger);
-    const run = await runBank(fixture.ledger, accounts, WORKLOAD);
+    const ledgers = fixtures.map((f) => f.ledger);
+    const accounts = await openBank(ledgers[0]);
+    const execsBefore = await execCalls();
+    const run = await runBank(ledgers, accounts, WORKLOAD);
+    const execs = (await execCalls()) - execsBefore;
     const { INSUFFICIENT_FUNDS = 0, CONFLICT = 0, ...unexpected } = run.failures;
     expect(unexpected).toEqual({});
     expect(INSUFFICIENT_FUNDS).toBeGreaterThan(0); // the workload really did try to overdraw
     expect(run.applied).toBeGreaterThan(WORKLOAD.operations / 4);
-    expect(await bankViolations(fixture.ledger, accounts, run)).toEqual([]);
+    expect(await bankViolations(ledgers[0], accounts, run)).toEqual([]);
     if (strategy !== 'transactions') expect(CONFLICT).toBe(0);
+    // WATCH really was exercised: more EXECs than successes means some were aborted by a conflict and retried.
+    if (strategy === 'transactions') expect(execs).toBeGreaterThan(run.succeeded);
   });
 });
+
+/** EXEC calls the server has seen (aborted ones included). */
+async function execCalls(): Promise<number> {
+  const client = server.client();
+  const stats = await client.info('commandstats');
+  client.disconnect();
+  return Number(/cmdstat_exec:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+}
 
 describe('the invariant checker bites (deliberately broken adapters)', () => {
   let real: LedgerFixture;

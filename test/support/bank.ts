@@ -22,15 +22,18 @@ export interface BankAccount {
 export interface BankRun {
   /** Transfers that were applied (a successful batch counts each of its items). */
   applied: number;
+  /** Operations (transfers or batches) that succeeded. */
+  succeeded: number;
   /** Failures by code: INSUFFICIENT_FUNDS and CONFLICT are expected; anything else fails the test. */
   failures: Record<string, number>;
 }
 
 /**
  * `workers` concurrent clients run `operations` random transfers and batches (amounts up to 60% of an
- * opening balance, so many of them try to overdraw) over the given accounts.
+ * opening balance, so many of them try to overdraw) over the given accounts. Given several ledgers (app
+ * instances on one Redis), the workers are spread over them.
  */
-export async function runBank(ledger: AccountsLedger, accounts: BankAccount[],
+export async function runBank(ledgers: AccountsLedger | AccountsLedger[], accounts: BankAccount[],
   { workers, operations, seed }: { workers: number; operations: number; seed: number }): Promise<BankRun> {
   const random = prng(seed);
   const pick = () => accounts[Math.floor(random() * accounts.length)].id;
@@ -40,15 +43,18 @@ export async function runBank(ledger: AccountsLedger, accounts: BankAccount[],
     while (to === from) to = pick();
     return { from, to, amount: 1 + Math.floor(random() * 600) };
   };
-  const run: BankRun = { applied: 0, failures: {} };
+  const run: BankRun = { applied: 0, succeeded: 0, failures: {} };
   let started = 0;
-  await Promise.all(Array.from({ length: workers }, async () => {
+  const instances = Array.isArray(ledgers) ? ledgers : [ledgers];
+  await Promise.all(Array.from({ length: workers }, async (_, worker) => {
+    const ledger = instances[worker % instances.length];
     while (started++ < operations) {
       const batch = random() < 0.25 ? Array.from({ length: 2 + Math.floor(random() * 4) }, transfer) : null;
       try {
         // Await first, then add: `applied += await …` would read `applied` before the await and lose updates.
         const applied = batch ? (await ledger.transferBatch(batch)).length : (await ledger.transfer(transfer()), 1);
         run.applied += applied;
+        run.succeeded += 1;
       } catch (err) {
         const code = (err as { code?: string }).code ?? String(err);
         run.failures[code] = (run.failures[code] ?? 0) + 1;

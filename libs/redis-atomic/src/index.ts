@@ -4,3 +4,4 @@ export * from './functions';
 export * from './keys';
 export * from './redis-atomic.module';
 export * from './transactions';
+export * from './key-locks';

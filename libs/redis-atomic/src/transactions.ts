@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { dedicatedConnection } from './connection';
 import { AtomicError, decodeRedisError, KernelErrorCode } from './errors';
+import { KeyLocks } from './key-locks';
 
 /** What a WATCH attempt decided after its reads: the writes to queue in MULTI, or a (business) failure. */
 export type WatchPlan<T> =
@@ -16,11 +17,16 @@ export interface WatchOptions {
   maxDelayMs: number;
   /** Dedicated connections kept open; further transactions wait for one. Default 16. */
   poolSize: number;
+  /**
+   * Queue this process's transactions that share a key (in-process FIFO, see key-locks.ts) so they stop
+   * aborting each other's WATCH under contention. WATCH still guards against other processes. Default true.
+   */
+  queueSameKeys: boolean;
 }
 
 type Attempt<T> = { done: true; value: T } | { done: false; retry: 'conflict' | 'dropped' };
 
-export const DEFAULT_WATCH_OPTIONS: WatchOptions = { maxAttempts: 12, baseDelayMs: 1, maxDelayMs: 50, poolSize: 16 };
+export const DEFAULT_WATCH_OPTIONS: WatchOptions = { maxAttempts: 12, baseDelayMs: 1, maxDelayMs: 50, poolSize: 16, queueSameKeys: true };
 
 /**
  * MULTI/EXEC on the shared client, for operations that read nothing first. ioredis sends MULTI…EXEC as one
@@ -64,6 +70,7 @@ export function checkExecReplies(replies: [Error | null, unknown][]): unknown[] 
  */
 export class WatchRunner {
   private readonly options: WatchOptions;
+  private readonly locks = new KeyLocks();
   private readonly idle: Redis[] = [];
   private readonly waiting: ((connection: Redis) => void)[] = [];
   private open = 0;
@@ -74,6 +81,16 @@ export class WatchRunner {
   }
 
   async run<T>(keys: readonly string[], attempt: (connection: Redis) => Promise<WatchPlan<T>>): Promise<T> {
+    if (!this.options.queueSameKeys) return this.attempts(keys, attempt);
+    const release = await this.locks.acquire(keys);
+    try {
+      return await this.attempts(keys, attempt);
+    } finally {
+      release();
+    }
+  }
+
+  private async attempts<T>(keys: readonly string[], attempt: (connection: Redis) => Promise<WatchPlan<T>>): Promise<T> {
     let dropped = 0;
     for (let n = 1; ; n++) {
       const connection = await this.acquire();
