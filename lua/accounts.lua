@@ -12,25 +12,44 @@
   Rule of every function: all reads and checks run before the first write, because Redis never rolls back.
 ]]
 
-local LIBRARY_VERSION = '1'
+local LIBRARY_VERSION = '2'
 local MAX_SAFE = 9007199254740991
 
+-- `CODE {json}`. Numbers are written with %d: cjson keeps only 14 significant digits, balances need 16.
+local function encode(details)
+  local parts = {}
+  for key, value in pairs(details) do
+    local encoded = type(value) == 'number' and string.format('%d', value) or cjson.encode(value)
+    parts[#parts + 1] = cjson.encode(key) .. ':' .. encoded
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
 local function fail(code, details)
-  return redis.error_reply(code .. ' ' .. cjson.encode(details))
+  return redis.error_reply(code .. ' ' .. encode(details))
 end
 
 -- Raised (not returned) so that it aborts from any depth; always before the first write.
 local function corrupted(key, what)
-  error({ err = 'STORE_CORRUPTED ' .. cjson.encode({ message = what, key = key }) })
+  error({ err = 'STORE_CORRUPTED ' .. encode({ message = what, key = key }) })
 end
 
--- Reads an account hash; nil when the account does not exist. A value HINCRBY could not add to later
--- (not an integer) is refused here, before any write.
+-- An integer exactly as HINCRBY reads one ('0' or -?[1-9][0-9]*) and within ±MAX_SAFE; nil otherwise.
+-- tonumber alone would accept '1e3', '007', ' 5' or '0x10', which HINCRBY refuses after earlier writes.
+local function safe_integer(text)
+  if not text or #text > 17 or not (text == '0' or string.match(text, '^%-?[1-9]%d*$')) then return nil end
+  local n = tonumber(text)
+  if n > MAX_SAFE or n < -MAX_SAFE then return nil end
+  return n
+end
+
+-- Reads an account hash; nil when the account does not exist. Data our writes could not apply to is
+-- refused here, before any write.
 local function read_account(key)
   local fields = redis.call('HMGET', key, 'b', 'm')
   if fields[1] == false then return nil end
-  local balance, floor = tonumber(fields[1]), tonumber(fields[2])
-  if not balance or not floor or balance % 1 ~= 0 or floor % 1 ~= 0 then corrupted(key, 'account is not two integers') end
+  local balance, floor = safe_integer(fields[1]), safe_integer(fields[2])
+  if not balance or not floor then corrupted(key, 'account is not two safe integers') end
   return { balance = balance, floor = floor }
 end
 

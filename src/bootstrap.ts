@@ -16,7 +16,11 @@ export async function createApp(config: AppConfig, options: { logger?: false; ro
   const app = await NestFactory.create<NestFastifyApplication>(root, new FastifyAdapter(), {
     logger: options.logger,
     abortOnError: false,
+    // Held back until the app is built: a failed start is reported once, by main.ts, without Nest's stack dump.
+    bufferLogs: true,
+    autoFlushLogs: false,
   });
+  app.flushLogs();
   app.useGlobalPipes(validationPipe);
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   const hint = isAtomicError(err, 'STORE_UNAVAILABLE')
     ? `${err.message}\n  → start Redis (e.g. \`redis-server\`) or set REDIS_URL, or run without Redis: ATOMIC_STRATEGY=memory npm start`
-    : err instanceof Error ? err.message : String(err);
+    : err instanceof Error ? (err.stack ?? err.message) : String(err);
   console.error(`redis-atomic failed to start: ${hint}`);
   process.exit(1);
 });

@@ -1,9 +1,9 @@
-import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { DynamicModule, InjectionToken, Module, ModuleMetadata, Provider } from '@nestjs/common';
 import type Redis from 'ioredis';
 import {
   FunctionLibraries, KeySpace, REDIS_ATOMIC_OPTIONS, REDIS_CLIENT, RedisAtomicOptions, WatchRunner,
 } from '../../libs/redis-atomic/src';
-import { ACCOUNTS_LEDGER } from './accounts.port';
+import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
 import { AccountsController } from './accounts.controller';
 import { MemoryAccountsLedger } from './adapters/memory';
 import { RedisFunctionsAccountsLedger } from './adapters/redis-functions';
@@ -21,49 +21,76 @@ export interface AccountsModuleOptions {
   strategy: AtomicStrategy;
   /** The ledger: the hash tag shared by all its keys, so the unit of atomicity and of sharding. Default `main`. */
   ledger?: string;
-  /** Mount the HTTP routes. Default true; false gives just the ACCOUNTS_LEDGER port. */
-  http?: boolean;
   /** Largest transferBatch. Default 1000 (measured far below Redis' 5 s busy threshold: see README). */
   maxBatch?: number;
   /** History entries kept per account (older ones are trimmed). Default 1000. */
   historyLimit?: number;
 }
 
+export interface AccountsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory: (...deps: any[]) => AccountsModuleOptions | Promise<AccountsModuleOptions>;
+  inject?: InjectionToken[];
+  /** Mount the HTTP routes (decided at import time, since routes are static). Default true. */
+  http?: boolean;
+}
+
+const ACCOUNTS_OPTIONS = Symbol('ACCOUNTS_OPTIONS');
+
 /**
  * Binds the ACCOUNTS_LEDGER port to the adapter of the chosen strategy, behind the validation gate.
- * The Redis strategies need RedisAtomicModule.forRoot(…) imported once in the app (it is global).
+ * The Redis strategies need RedisAtomicModule.forRoot(…) imported once in the app (it is global); memory
+ * needs nothing. `http: false` gives just the port, for apps that bring their own routes.
  */
 @Module({})
 export class AccountsModule {
-  static forRoot(options: AccountsModuleOptions): DynamicModule {
-    const limits: LedgerLimits = { maxBatch: options.maxBatch ?? 1000, historyLimit: options.historyLimit ?? 1000 };
-    const keys = (redisOptions: RedisAtomicOptions) =>
-      new AccountKeys(new KeySpace(redisOptions.keyPrefix ?? 'ra', options.ledger ?? 'main'));
-    const providers: Record<AtomicStrategy, Provider> = {
-      memory: { provide: ACCOUNTS_LEDGER, useFactory: () => new ValidatedLedger(new MemoryAccountsLedger(limits), limits) },
-      functions: {
+  static forRoot({ http, ...options }: AccountsModuleOptions & { http?: boolean }): DynamicModule {
+    return AccountsModule.forRootAsync({ http, useFactory: () => options });
+  }
+
+  static forRootAsync({ imports = [], useFactory, inject = [], http = true }: AccountsModuleAsyncOptions): DynamicModule {
+    const providers: Provider[] = [
+      { provide: ACCOUNTS_OPTIONS, useFactory, inject },
+      {
         provide: ACCOUNTS_LEDGER,
-        inject: [FunctionLibraries, REDIS_ATOMIC_OPTIONS],
-        useFactory: async (libraries: FunctionLibraries, redisOptions: RedisAtomicOptions) => {
-          const library = libraries.get('accounts');
-          await library.load();
-          return new ValidatedLedger(new RedisFunctionsAccountsLedger(library, keys(redisOptions), limits), limits);
-        },
+        useFactory: (options: AccountsModuleOptions, client?: Redis, watch?: WatchRunner, libraries?: FunctionLibraries,
+          redisOptions?: RedisAtomicOptions) => createLedger(options, { client, watch, libraries, redisOptions }),
+        // Optional: the memory strategy runs without RedisAtomicModule.
+        inject: [ACCOUNTS_OPTIONS, ...[REDIS_CLIENT, WatchRunner, FunctionLibraries, REDIS_ATOMIC_OPTIONS].map((token) => ({ token, optional: true }))],
       },
-      transactions: {
-        provide: ACCOUNTS_LEDGER,
-        inject: [REDIS_CLIENT, WatchRunner, REDIS_ATOMIC_OPTIONS],
-        useFactory: (client: Redis, watch: WatchRunner, redisOptions: RedisAtomicOptions) =>
-          new ValidatedLedger(new RedisTransactionsAccountsLedger(client, watch, keys(redisOptions), limits), limits),
-      },
-    };
-    const provider = providers[options.strategy];
-    if (!provider) throw new Error(`Unknown strategy "${options.strategy}": use one of ${ATOMIC_STRATEGIES.join(', ')}`);
+    ];
     return {
       module: AccountsModule,
-      providers: [provider],
-      controllers: options.http === false ? [] : [AccountsController, TransfersController],
+      imports,
+      providers,
+      controllers: http ? [AccountsController, TransfersController] : [],
       exports: [ACCOUNTS_LEDGER],
     };
   }
+}
+
+interface Kernel {
+  client?: Redis;
+  watch?: WatchRunner;
+  libraries?: FunctionLibraries;
+  redisOptions?: RedisAtomicOptions;
+}
+
+/** The one switch from strategy to adapter. */
+async function createLedger(options: AccountsModuleOptions, kernel: Kernel): Promise<AccountsLedger> {
+  if (!ATOMIC_STRATEGIES.includes(options.strategy)) {
+    throw new Error(`Unknown strategy "${options.strategy as string}": use one of ${ATOMIC_STRATEGIES.join(', ')}`);
+  }
+  const limits: LedgerLimits = { maxBatch: options.maxBatch ?? 1000, historyLimit: options.historyLimit ?? 1000 };
+  if (options.strategy === 'memory') return new ValidatedLedger(new MemoryAccountsLedger(limits), limits);
+  const { client, watch, libraries, redisOptions } = kernel;
+  if (!client || !watch || !libraries || !redisOptions) {
+    throw new Error(`AccountsModule strategy "${options.strategy}" needs RedisAtomicModule.forRoot(…) in the app`);
+  }
+  const keys = new AccountKeys(new KeySpace(redisOptions.keyPrefix ?? 'ra', options.ledger ?? 'main'));
+  if (options.strategy === 'functions') {
+    const library = libraries.get('accounts');
+    await library.load();
+    return new ValidatedLedger(new RedisFunctionsAccountsLedger(library, keys, limits), limits);
+  }
+  return new ValidatedLedger(new RedisTransactionsAccountsLedger(client, watch, keys, limits), limits);
 }

@@ -49,14 +49,15 @@ export function clientOptions(options: RedisConnectionOptions): RedisOptions {
 export async function connectRedis(options: RedisConnectionOptions): Promise<Redis> {
   const redisOptions = clientOptions(options);
   const client = new Redis(redisOptions);
-  client.on('error', () => undefined); // reported through rejected commands and health, not as crashes
+  let cause: Error | undefined;
+  client.on('error', (err) => (cause = err)); // later errors surface as rejected commands and in health
   try {
     await client.connect();
     return client;
   } catch (err) {
     client.disconnect();
     const where = `${redisOptions.host}:${redisOptions.port}`;
-    throw new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, `Cannot reach Redis at ${where}: ${(err as Error).message}`);
+    throw new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, `Cannot reach Redis at ${where}: ${(cause ?? (err as Error)).message}`);
   }
 }
 

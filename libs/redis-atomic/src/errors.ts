@@ -53,15 +53,16 @@ export function decodeRedisError(err: unknown): unknown {
       /* not ours: fall through */
     }
   }
-  if (err.message.startsWith('WRONGTYPE')) {
+  if (err.message.startsWith('WRONGTYPE') || err.message.startsWith('ERR hash value is not an integer')) {
     return new AtomicError(KernelErrorCode.STORE_CORRUPTED, `a key holds another type than ours: ${err.message}`);
   }
   if (NOT_RUN.test(err.message) || CONNECT_FAILED.has(String((err as NodeJS.ErrnoException).code))) {
     return new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, `Redis did not run the operation: ${err.message}`);
   }
-  if (MAYBE_RUN.test(err.message) || err.name === 'MaxRetriesPerRequestError') {
+  // AbortError (and its subclass MaxRetriesPerRequestError): ioredis dropped a command in flight.
+  if (MAYBE_RUN.test(err.message) || err.name === 'AbortError' || err.name === 'MaxRetriesPerRequestError') {
     return new AtomicError(KernelErrorCode.OUTCOME_UNKNOWN,
-      `The operation may or may not have been applied (${err.message}); retry it with the same idempotency key`);
+      `The operation may or may not have been applied (${err.message}); read the state before retrying`);
   }
   return err;
 }
@@ -76,5 +77,5 @@ const NOT_RUN =
  * Failures after the command may have reached the server: the connection dropped with the reply pending
  * (ioredis rejects those with MaxRetriesPerRequestError or "Connection is closed."), or the client timed out.
  */
-const MAYBE_RUN = /Command timed out|Connection is closed|ECONNRESET|EPIPE/;
+const MAYBE_RUN = /Command timed out|Connection is closed|Command aborted due to connection close|ECONNRESET|EPIPE/;
 const CONNECT_FAILED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);

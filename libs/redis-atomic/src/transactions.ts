@@ -101,7 +101,7 @@ export class WatchRunner {
         this.release(connection);
       }
       if (outcome.done) return outcome.value;
-      if (outcome.retry === 'dropped' && ++dropped > 1) {
+      if (outcome.retry === 'dropped' && ++dropped > 2) {
         throw new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, 'the Redis connection dropped before EXEC; nothing was written');
       }
       if (n >= this.options.maxAttempts) {
@@ -149,8 +149,10 @@ export class WatchRunner {
 
   private acquire(): Promise<Redis> {
     if (this.closed) return Promise.reject(new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, 'shutting down'));
-    const idle = this.idle.pop();
-    if (idle) return Promise.resolve(idle);
+    for (let idle = this.idle.pop(); idle; idle = this.idle.pop()) {
+      if (isAlive(idle)) return Promise.resolve(idle);
+      this.discard(idle); // dropped while idle (server restart, CLIENT KILL, idle timeout)
+    }
     if (this.open < this.options.poolSize) {
       this.open++;
       return Promise.resolve(dedicatedConnection(this.shared));
@@ -159,9 +161,8 @@ export class WatchRunner {
   }
 
   private release(connection: Redis): void {
-    if (connection.status === 'end' || connection.status === 'close' || this.closed) {
-      connection.disconnect();
-      this.open--;
+    if (!isAlive(connection) || this.closed) {
+      this.discard(connection);
       if (this.waiting.length && !this.closed) {
         this.open++;
         this.waiting.shift()!(dedicatedConnection(this.shared));
@@ -173,9 +174,18 @@ export class WatchRunner {
     else this.idle.push(connection);
   }
 
+  private discard(connection: Redis): void {
+    // An ended connection is already closed; disconnect() would only leave ioredis' 2 s destroy timer behind.
+    if (connection.status !== 'end') connection.disconnect();
+    this.open--;
+  }
+
   /** Closes idle connections; busy ones close as their transactions finish. */
   close(): void {
     this.closed = true;
     for (const connection of this.idle.splice(0)) connection.disconnect();
   }
 }
+
+/** Dedicated connections never reconnect: once closed they are dead. */
+const isAlive = (connection: Redis): boolean => connection.status !== 'end' && connection.status !== 'close';

@@ -139,12 +139,13 @@ async function readAccounts(connection: Redis, keys: AccountKeys, ids: readonly 
     if (historyType !== 'stream' && historyType !== 'none') throw corrupted(keys.history(id), 'history is not a stream');
     const [balance, floor] = fields as (string | null)[];
     if (balance === null) return null;
-    const state = { balance: Number(balance), minBalance: Number(floor) };
-    if (!Number.isSafeInteger(state.balance) || !Number.isSafeInteger(state.minBalance)) {
-      throw corrupted(keys.account(id), 'account is not two integers');
-    }
-    return state;
+    if (!isSafeIntegerText(balance) || !isSafeIntegerText(floor)) throw corrupted(keys.account(id), 'account is not two safe integers');
+    return { balance: Number(balance), minBalance: Number(floor) };
   });
 }
+
+/** An integer exactly as HINCRBY reads one (Number() alone accepts '1e3', '007', ' 5', '0x10', ''). */
+const isSafeIntegerText = (text: string | null): text is string =>
+  text !== null && /^(0|-?[1-9]\d{0,15})$/.test(text) && Number.isSafeInteger(Number(text));
 
 const corrupted = (key: string, message: string) => new AtomicError(KernelErrorCode.STORE_CORRUPTED, message, { key });

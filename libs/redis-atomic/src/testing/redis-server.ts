@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import Redis, { RedisOptions } from 'ioredis';
 
 /**
@@ -55,7 +55,7 @@ export class RedisServer {
   }
 
   async stop(): Promise<void> {
-    for (const client of this.clients) client.disconnect();
+    for (const client of this.clients) if (client.status !== 'end') client.disconnect();
     this.clients.clear();
     await this.kill();
   }
@@ -75,25 +75,32 @@ export class RedisServer {
     await Promise.race([failed, this.waitUntilReady()]);
   }
 
+  /** Polls with a raw PING (no ioredis client: its reconnect and disconnect timers would outlive the test). */
   private async waitUntilReady(): Promise<void> {
-    const probe = new Redis({ host: '127.0.0.1', port: this.port, lazyConnect: true, retryStrategy: () => null,
-      maxRetriesPerRequest: 0, enableOfflineQueue: false });
-    probe.on('error', () => undefined);
-    try {
-      for (let waited = 0; waited < 10_000; waited += 20) {
-        try {
-          if (probe.status !== 'ready') await probe.connect();
-          if ((await probe.ping()) === 'PONG') return;
-        } catch {
-          probe.disconnect();
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }
-      throw new Error(`redis-server on port ${this.port} did not become ready`);
-    } finally {
-      probe.disconnect();
+    for (let waited = 0; waited < 10_000; waited += 20) {
+      if (await ping(this.port)) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    throw new Error(`redis-server on port ${this.port} did not become ready`);
   }
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk;
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
 }
 
 function freePort(): Promise<number> {

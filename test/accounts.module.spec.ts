@@ -1,0 +1,53 @@
+import { Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { RedisAtomicModule } from '../libs/redis-atomic/src';
+import { RedisServer } from '../libs/redis-atomic/src/testing';
+import { AccountsModule, AtomicStrategy } from '../src/accounts/accounts.module';
+import { ACCOUNTS_LEDGER, AccountsLedger } from '../src/accounts/accounts.port';
+
+@Injectable()
+class Settings {
+  strategy: AtomicStrategy = 'functions';
+  ledger = 'async';
+}
+
+@Module({ providers: [Settings], exports: [Settings] })
+class SettingsModule {}
+
+describe('AccountsModule wiring', () => {
+  let server: RedisServer;
+  beforeAll(async () => (server = await RedisServer.start()));
+  afterAll(() => server.stop());
+
+  it('takes its options from other providers with forRootAsync', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        RedisAtomicModule.forRootAsync({ useFactory: async () => ({ url: server.url }) }),
+        AccountsModule.forRootAsync({
+          imports: [SettingsModule],
+          inject: [Settings],
+          useFactory: (settings: Settings) => ({ strategy: settings.strategy, ledger: settings.ledger }),
+          http: false,
+        }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    const ledger = moduleRef.get<AccountsLedger>(ACCOUNTS_LEDGER);
+    await ledger.open({ id: 'w1', balance: 7 });
+    const client = server.client();
+    expect(await client.hgetall('ra:{async}:acct:w1')).toEqual({ b: '7', m: '0' });
+    await moduleRef.close();
+  });
+
+  it.each(['functions', 'transactions'] as const)('says clearly that strategy %s needs RedisAtomicModule', async (strategy) => {
+    const compiling = Test.createTestingModule({ imports: [AccountsModule.forRoot({ strategy, http: false })] }).compile();
+    await expect(compiling).rejects.toThrow(`strategy "${strategy}" needs RedisAtomicModule.forRoot`);
+  });
+
+  it('refuses an unknown strategy', async () => {
+    const compiling = Test.createTestingModule({
+      imports: [AccountsModule.forRoot({ strategy: 'lua' as AtomicStrategy, http: false })],
+    }).compile();
+    await expect(compiling).rejects.toThrow('Unknown strategy "lua"');
+  });
+});
