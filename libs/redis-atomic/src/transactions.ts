@@ -72,7 +72,9 @@ export class WatchRunner {
   private readonly options: WatchOptions;
   private readonly locks = new KeyLocks();
   private readonly idle: Redis[] = [];
-  private readonly waiting: ((connection: Redis) => void)[] = [];
+  private readonly waiting: { resolve: (connection: Redis) => void; reject: (err: Error) => void }[] = [];
+  /** Connections whose UNWATCH failed: never reused, even if they still look ready. */
+  private readonly broken = new WeakSet<Redis>();
   private open = 0;
   private closed = false;
 
@@ -144,34 +146,39 @@ export class WatchRunner {
   }
 
   private async unwatch(connection: Redis): Promise<void> {
-    await connection.unwatch().catch(() => connection.disconnect()); // a broken connection is not reused
+    await connection.unwatch().catch(() => this.broken.add(connection)); // it may still hold a WATCH: not reused
   }
 
   private acquire(): Promise<Redis> {
     if (this.closed) return Promise.reject(new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, 'shutting down'));
     for (let idle = this.idle.pop(); idle; idle = this.idle.pop()) {
-      if (isAlive(idle)) return Promise.resolve(idle);
+      if (this.reusable(idle)) return Promise.resolve(idle);
       this.discard(idle); // dropped while idle (server restart, CLIENT KILL, idle timeout)
     }
     if (this.open < this.options.poolSize) {
       this.open++;
       return Promise.resolve(dedicatedConnection(this.shared));
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   private release(connection: Redis): void {
-    if (!isAlive(connection) || this.closed) {
+    if (!this.reusable(connection) || this.closed) {
       this.discard(connection);
       if (this.waiting.length && !this.closed) {
         this.open++;
-        this.waiting.shift()!(dedicatedConnection(this.shared));
+        this.waiting.shift()!.resolve(dedicatedConnection(this.shared));
       }
       return;
     }
     const next = this.waiting.shift();
-    if (next) next(connection);
+    if (next) next.resolve(connection);
     else this.idle.push(connection);
+  }
+
+  /** Dedicated connections never reconnect: once closed (or left in doubt) they are done. */
+  private reusable(connection: Redis): boolean {
+    return connection.status !== 'end' && connection.status !== 'close' && !this.broken.has(connection);
   }
 
   private discard(connection: Redis): void {
@@ -184,8 +191,6 @@ export class WatchRunner {
   close(): void {
     this.closed = true;
     for (const connection of this.idle.splice(0)) connection.disconnect();
+    for (const waiter of this.waiting.splice(0)) waiter.reject(new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, 'shutting down'));
   }
 }
-
-/** Dedicated connections never reconnect: once closed they are dead. */
-const isAlive = (connection: Redis): boolean => connection.status !== 'end' && connection.status !== 'close';
