@@ -44,6 +44,27 @@ describe('AccountsModule wiring', () => {
     await expect(compiling).rejects.toThrow(`strategy "${strategy}" needs RedisAtomicModule.forRoot`);
   });
 
+  it('with loadFunctions: false, only verifies the library (ACL users without FUNCTION LOAD)', async () => {
+    const admin = server.client();
+    await admin.function('FLUSH');
+    // A start that fails cannot be closed: no reconnects, so its client ends with the server.
+    const redis = { url: server.url, loadFunctions: false, redis: { retryStrategy: () => null } };
+    const build = () => Test.createTestingModule({
+      imports: [RedisAtomicModule.forRoot(redis), AccountsModule.forRoot({ strategy: 'functions', http: false })],
+    }).compile();
+    await expect(build()).rejects.toThrow(/holds version none.*FUNCTION LOAD REPLACE < lua\/accounts.lua/);
+    expect(await admin.function('LIST')).toEqual([]); // it did not load anything
+
+    const loaded = await Test.createTestingModule({
+      imports: [RedisAtomicModule.forRoot({ url: server.url }), AccountsModule.forRoot({ strategy: 'functions', http: false })],
+    }).compile(); // the default loads it
+    await loaded.close();
+    const verified = await build();
+    await verified.init();
+    await expect(verified.get<AccountsLedger>(ACCOUNTS_LEDGER).open({ id: 'acl1' })).resolves.toMatchObject({ id: 'acl1' });
+    await verified.close();
+  });
+
   it('refuses an unknown strategy', async () => {
     const compiling = Test.createTestingModule({
       imports: [AccountsModule.forRoot({ strategy: 'lua' as AtomicStrategy, http: false })],

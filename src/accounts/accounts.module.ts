@@ -89,7 +89,7 @@ async function createLedger(options: AccountsModuleOptions, kernel: Kernel): Pro
   const keys = new AccountKeys(new KeySpace(redisOptions.keyPrefix ?? 'ra', options.ledger ?? 'main'));
   if (options.strategy === 'functions') {
     const library = libraries.get('accounts');
-    await library.load();
+    await library.prepare(redisOptions.loadFunctions !== false);
     return new ValidatedLedger(new RedisFunctionsAccountsLedger(library, keys, limits), limits);
   }
   return new ValidatedLedger(new RedisTransactionsAccountsLedger(client, watch, keys, limits), limits);

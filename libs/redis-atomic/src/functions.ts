@@ -47,6 +47,23 @@ export class FunctionLibrary {
     }
   }
 
+  /**
+   * For deployments where loading functions is a deploy-time right (the service's ACL user has FCALL but not
+   * FUNCTION LOAD): checks the server holds this version, and says what to run when it does not.
+   */
+  async verify(): Promise<void> {
+    const loaded = await this.loadedVersion();
+    if (loaded !== this.version) {
+      throw new Error(`Lua library ${this.name}: the server holds version ${loaded ?? 'none'}, this build needs ` +
+        `${this.version}; load it with: redis-cli -x FUNCTION LOAD REPLACE < lua/${this.name}.lua`);
+    }
+  }
+
+  /** Loads the library, or only verifies it when `load` is false. */
+  prepare(load: boolean): Promise<void> {
+    return load ? this.load() : this.verify();
+  }
+
   /** The version the server holds, or null when the library is not loaded. */
   async loadedVersion(): Promise<string | null> {
     try {

@@ -11,6 +11,11 @@ export interface RedisAtomicOptions extends RedisConnectionOptions {
   watch?: Partial<WatchOptions>;
   /** Folder of the Lua libraries. Default: the nearest `lua/` above the kernel. */
   luaDir?: string;
+  /**
+   * Load the Lua libraries at start (FUNCTION LOAD REPLACE). Default true. Set false when the service's ACL
+   * user may only FCALL: the start then verifies the loaded version instead.
+   */
+  loadFunctions?: boolean;
 }
 
 /** The shared ioredis client (never used for WATCH: see WatchRunner). */
