@@ -1,5 +1,6 @@
 import { AtomicError, assertId, validationFailed } from '../../libs/redis-atomic/src';
 import type { Account, AccountsErrorCode, HistoryQuery, Movement, OpenAccount, Transfer } from './accounts.port';
+import { isCursor } from './history-codec';
 
 /**
  * The ledger's rules in plain TypeScript: input validation (shared by every adapter, so bad input never
@@ -16,7 +17,6 @@ export interface LedgerLimits {
 }
 
 const MAX_PAGE = 1000;
-const CURSOR = /^\d{1,20}-\d{1,20}$/;
 
 function assertAmount(value: unknown, field: string, { positive = false, min = -Number.MAX_SAFE_INTEGER } = {}): asserts value is number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
@@ -64,7 +64,7 @@ export function checkHistoryQuery(id: string, query: HistoryQuery = {}): Require
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
     throw validationFailed(`limit must be an integer from 1 to ${MAX_PAGE}`, { field: 'limit' });
   }
-  if (query.cursor !== undefined && !CURSOR.test(query.cursor)) {
+  if (query.cursor !== undefined && (typeof query.cursor !== 'string' || !isCursor(query.cursor))) {
     throw validationFailed('cursor must be a `next` value from a previous page', { field: 'cursor' });
   }
   return { limit, cursor: query.cursor };
@@ -105,9 +105,6 @@ export function planTransfers(accounts: ReadonlyMap<string, AccountState>, cmds:
   });
   return { after, balances };
 }
-
-/** A stream entry id (`<ms>-<seq>`) as an ISO date. */
-export const entryTime = (entryId: string): string => new Date(Number(entryId.slice(0, entryId.indexOf('-')))).toISOString();
 
 /** The balance after a deposit or withdrawal (`delta` signed), or the failure; matches lua/accounts.lua. */
 export function planMovement(state: AccountState, delta: number): number {

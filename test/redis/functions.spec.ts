@@ -99,8 +99,8 @@ describe('FunctionLibrary loading', () => {
     expect(await libraries.get('accounts').loadedVersion()).toBe(libraries.get('accounts').version);
     // Nothing ran before the reload, so the retry applied the transfer once.
     expect(await admin.hget(ACCT('alice'), 'b')).toBe('70');
-    expect(await admin.xlen(HIST('alice'))).toBe(1);
-    expect(await admin.xlen(HIST('bob'))).toBe(1);
+    expect(await admin.llen(HIST('alice'))).toBe(1);
+    expect(await admin.llen(HIST('bob'))).toBe(1);
   });
 
   it('a FUNCTION FLUSH mid-run: a read-only call (FCALL_RO) reloads too', async () => {
@@ -127,7 +127,7 @@ describe('FunctionLibrary loading', () => {
     expect(load).toHaveBeenCalledTimes(1);
     expect(await commandCalls(admin, 'function|load')).toBe(1);
     expect(await ledger.get('alice')).toEqual({ id: 'alice', balance: 210, minBalance: 0 }); // 1 + … + 20, each once
-    expect(await admin.xlen(HIST('alice'))).toBe(20);
+    expect(await admin.llen(HIST('alice'))).toBe(20);
   });
 
   it('FLUSHALL keeps the library (only FUNCTION FLUSH removes it)', async () => {
@@ -241,7 +241,7 @@ describe('replies decode to typed results (functions strategy)', () => {
 
     const first = await ledger.history('alice', { limit: 3 });
     expect(first.entries).toEqual(page.entries.slice(0, 3));
-    expect(first.next).toEqual(expect.stringMatching(/^\d+-\d+$/));
+    expect(first.next).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]+$/)); // opaque base64url cursor
     const second = await ledger.history('alice', { limit: 3, cursor: first.next! });
     expect(second).toEqual({ entries: page.entries.slice(3), next: null });
 
@@ -321,7 +321,7 @@ describe('Lua business errors decode to AtomicError with code and details', () =
 describe.each(REDIS_STRATEGIES)('corrupted keys are refused before any write (%s)', (strategy) => {
   type Corruption = [name: string, corrupt: (id: string) => Promise<unknown>];
   const corruptions: Corruption[] = [
-    ['the history key holds a string', (id) => admin.set(HIST(id), 'not a stream')],
+    ['the history key holds a string', (id) => admin.set(HIST(id), 'not a list')],
     ['the history key holds a hash', (id) => admin.multi().del(HIST(id)).hset(HIST(id), 'x', '1').exec()],
     ['the account key holds a string', (id) => admin.set(ACCT(id), '100')],
     ['the balance is not a number', (id) => admin.hset(ACCT(id), 'b', 'abc')],
@@ -333,26 +333,28 @@ describe.each(REDIS_STRATEGIES)('corrupted keys are refused before any write (%s
     ['the balance is " 5"', (id) => admin.hset(ACCT(id), 'b', ' 5')],
     ['the balance is ""', (id) => admin.hset(ACCT(id), 'b', '')],
   ];
-  // The corrupted account is always the one written last (target / deposit account), the worst case:
-  // a write path that fails only there would already have applied the earlier writes.
-  const operations: [name: string, run: (w: Wired) => Promise<unknown>][] = [
+  // Corrupted: the account written last (target / deposit account — a write path failing only there would
+  // already have applied the earlier writes), and the one written first (the source, whose history the Lua
+  // pushes first without a TYPE check: that push must fail before anything else is written).
+  const operations: [name: string, run: (w: Wired, victim: string) => Promise<unknown>][] = [
     ['transfer', (w) => w.ledger.transfer({ from: 'alice', to: 'bob', amount: 10 })],
     ['transferBatch', (w) => w.ledger.transferBatch([
       { from: 'carol', to: 'alice', amount: 5 },
       { from: 'alice', to: 'bob', amount: 10 },
     ] satisfies Transfer[])],
-    ['deposit', (w) => w.ledger.deposit({ id: 'bob', amount: 10 })],
+    ['deposit', (w, victim) => w.ledger.deposit({ id: victim, amount: 10 })],
   ];
 
   describe.each(operations)('%s', (_op, run) => {
-    it.each(corruptions)('%s → STORE_CORRUPTED, keyspace unchanged', async (_name, corrupt) => {
+    it.each(corruptions.flatMap(([name, corrupt]) => ['bob', 'alice'].map((victim) => [`${name} (${victim})`, corrupt, victim] as const)))(
+      '%s → STORE_CORRUPTED, keyspace unchanged', async (_name, corrupt, victim) => {
       const wired = await wire(strategy);
       for (const id of ['alice', 'bob', 'carol']) await wired.ledger.open({ id, balance: 100 });
-      await wired.ledger.transfer({ from: 'carol', to: 'bob', amount: 1 }); // histories exist as streams
-      await corrupt('bob');
+      await wired.ledger.transfer({ from: 'carol', to: 'bob', amount: 1 }); // histories exist as lists
+      await corrupt(victim);
       const before = await keyspaceSnapshot(admin);
 
-      const err = await rejectionOf(run(wired));
+      const err = await rejectionOf(run(wired, victim));
       expect(await keyspaceSnapshot(admin)).toBe(before);
       expect(err).toBeInstanceOf(AtomicError);
       expect((err as AtomicError).code).toBe('STORE_CORRUPTED');

@@ -141,8 +141,8 @@ describe('decodeRedisError', () => {
   });
 
   it('our Lua error without suffix, and JSON holding braces (keys with hash tags)', () => {
-    expect(decodeRedisError(new ReplyError('STORE_CORRUPTED {"message":"history is not a stream","key":"ra:{main}:hist:b"}')))
-      .toMatchObject({ code: 'STORE_CORRUPTED', message: 'history is not a stream', details: { key: 'ra:{main}:hist:b' } });
+    expect(decodeRedisError(new ReplyError('STORE_CORRUPTED {"message":"history is not a list","key":"ra:{main}:hist:b"}')))
+      .toMatchObject({ code: 'STORE_CORRUPTED', message: 'history is not a list', details: { key: 'ra:{main}:hist:b' } });
     expect(decodeRedisError(new ReplyError('ACCOUNT_EXISTS {}'))).toMatchObject({ code: 'ACCOUNT_EXISTS', message: 'ACCOUNT_EXISTS' });
   });
 

@@ -157,8 +157,8 @@ describe('(b) hot-key contention', () => {
     const net = successes.reduce((sum, r) => sum + (r.from.id === 'a' ? -r.amount : r.amount), 0);
     expect(a).toBe(1_000_000 + net);
 
-    expect((await admin.xlen(HIST('a'))) + (await admin.xlen(HIST('b')))).toBe(2 * successes.length);
-    const ids = async (id: string) => (await admin.xrange(HIST(id), '-', '+')).map(([, f]) => f[f.indexOf('t') + 1]).sort();
+    expect((await admin.llen(HIST('a'))) + (await admin.llen(HIST('b')))).toBe(2 * successes.length);
+    const ids = async (id: string) => (await admin.lrange(HIST(id), 0, -1)).map((entry) => entry.split('|')[0]).sort();
     const expected = successes.map((r) => r.id).sort();
     expect(await ids('a')).toEqual(expected);
     expect(await ids('b')).toEqual(expected);
@@ -212,7 +212,7 @@ describe('(c) abort paths UNWATCH before the connection goes back to the pool', 
 
   it('after STORE_CORRUPTED thrown while reading', async () => {
     const { wired, connectionId } = await setUp();
-    await admin.set(HIST('b'), 'not a stream');
+    await admin.set(HIST('b'), 'not a list');
     const err = await atomicRejection(wired.ledger.transfer({ from: 'a', to: 'b', amount: 1 }));
     expect(err.code).toBe('STORE_CORRUPTED');
     expect(await nextTransactionAttempts(wired.watch, connectionId)).toBe(1);

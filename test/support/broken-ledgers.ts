@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { AccountsLedger, Transfer, TransferReceipt } from '../../src/accounts/accounts.port';
 import type { AccountKeys } from '../../src/accounts/keys';
-import { entryTime } from '../../src/accounts/ledger-rules';
+import { encodeEntry } from '../../src/accounts/history-codec';
 
 /**
  * Deliberately broken transfer implementations — the designs we refuse to ship — kept as test doubles
@@ -26,9 +26,12 @@ abstract class BrokenLedger implements AccountsLedger {
     return receipts;
   }
 
-  protected record(multi: ReturnType<Redis['multi']>, id: string, cmd: Transfer, fromBalance: number | string, toBalance: number | string) {
-    multi.xadd(this.keys.history(cmd.from), '*', 't', id, 'k', 'transfer_out', 'a', -cmd.amount, 'c', cmd.to, 'b', fromBalance);
-    multi.xadd(this.keys.history(cmd.to), '*', 't', id, 'k', 'transfer_in', 'a', cmd.amount, 'c', cmd.from, 'b', toBalance);
+  /** History exactly as the real adapters write it; returns the time used. */
+  protected record(multi: ReturnType<Redis['multi']>, id: string, cmd: Transfer, fromBalance: number, toBalance: number): string {
+    const ms = Date.now();
+    multi.lpush(this.keys.history(cmd.from), encodeEntry(id, 'o', ms, -cmd.amount, cmd.to, fromBalance));
+    multi.lpush(this.keys.history(cmd.to), encodeEntry(id, 'i', ms, cmd.amount, cmd.from, toBalance));
+    return new Date(ms).toISOString();
   }
 }
 
@@ -42,9 +45,9 @@ export class SeedMultiLedger extends BrokenLedger {
     // History needs the resulting balances, which MULTI cannot read: run it in a second step, as the seed would.
     const [[, fromBalance], [, toBalance]] = (await multi.exec()) as [Error | null, number][];
     const history = this.client.multi();
-    this.record(history, id, cmd, fromBalance, toBalance);
-    const [[, entryId]] = (await history.exec()) as [Error | null, string][];
-    return { id, from: { id: cmd.from, balance: fromBalance }, to: { id: cmd.to, balance: toBalance }, amount: cmd.amount, at: entryTime(entryId) };
+    const at = this.record(history, id, cmd, fromBalance, toBalance);
+    await history.exec();
+    return { id, from: { id: cmd.from, balance: fromBalance }, to: { id: cmd.to, balance: toBalance }, amount: cmd.amount, at };
   }
 }
 
@@ -64,8 +67,8 @@ export class ReadThenWriteLedger extends BrokenLedger {
     const multi = this.client.multi()
       .hset(this.keys.account(cmd.from), 'b', from)
       .hset(this.keys.account(cmd.to), 'b', to);
-    this.record(multi, id, cmd, from, to);
-    const replies = (await multi.exec())!;
-    return { id, from: { id: cmd.from, balance: from }, to: { id: cmd.to, balance: to }, amount: cmd.amount, at: entryTime(replies[2][1] as string) };
+    const at = this.record(multi, id, cmd, from, to);
+    await multi.exec();
+    return { id, from: { id: cmd.from, balance: from }, to: { id: cmd.to, balance: to }, amount: cmd.amount, at };
   }
 }

@@ -1,24 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type {
-  Account, AccountsLedger, Balance, HistoryEntry, HistoryKind, HistoryPage, HistoryQuery, Movement, OpenAccount,
-  Transfer, TransferReceipt,
+  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt,
 } from '../accounts.port';
-import { AccountState, accountsError, entryTime, LedgerLimits, planMovement, planTransfers } from '../ledger-rules';
-
-interface StoredEntry extends HistoryEntry {
-  entryId: string;
-}
+import { encodeEntry, entryOfCursor, historyPage, KindCode } from '../history-codec';
+import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers } from '../ledger-rules';
 
 /**
- * In-process ledger with the same observable behaviour as the Redis adapters (same contract suite).
- * Every operation does its reads, checks and writes synchronously — no `await` in between — so each is
- * atomic with respect to the others on Node's single thread.
+ * In-process ledger with the same observable behaviour as the Redis adapters (same contract suite; history
+ * stored in the same format, newest first, so pages and cursors match). Every operation does its reads,
+ * checks and writes synchronously — no `await` in between — so each is atomic on Node's single thread.
  */
 export class MemoryAccountsLedger implements AccountsLedger {
   private readonly accounts = new Map<string, { balance: number; minBalance: number }>();
-  private readonly histories = new Map<string, StoredEntry[]>();
-  private lastMs = 0;
-  private seq = 0;
+  private readonly histories = new Map<string, string[]>();
 
   constructor(private readonly limits: LedgerLimits) {}
 
@@ -35,11 +29,11 @@ export class MemoryAccountsLedger implements AccountsLedger {
   }
 
   async deposit(cmd: Movement): Promise<Balance> {
-    return this.move(cmd.id, cmd.amount, 'deposit');
+    return this.move(cmd.id, cmd.amount, 'd');
   }
 
   async withdraw(cmd: Movement): Promise<Balance> {
-    return this.move(cmd.id, -cmd.amount, 'withdrawal');
+    return this.move(cmd.id, -cmd.amount, 'w');
   }
 
   async transfer(cmd: Transfer): Promise<TransferReceipt> {
@@ -52,22 +46,21 @@ export class MemoryAccountsLedger implements AccountsLedger {
 
   async history(id: string, { limit = 50, cursor }: HistoryQuery = {}): Promise<HistoryPage> {
     if (!this.accounts.has(id)) throw accountsError('ACCOUNT_NOT_FOUND', 'account not found');
-    const entries = this.histories.get(id) ?? [];
-    let end = entries.length; // entries are oldest first; a page walks backwards from the cursor (exclusive)
-    if (cursor !== undefined) {
-      end = entries.findIndex((entry) => compareIds(entry.entryId, cursor) >= 0);
-      if (end < 0) end = entries.length;
+    const stored = this.histories.get(id) ?? [];
+    let start = 0;
+    if (cursor) {
+      const position = stored.indexOf(entryOfCursor(cursor));
+      if (position < 0) return { entries: [], next: null }; // trimmed, and everything older too
+      start = position + 1;
     }
-    const page = entries.slice(Math.max(0, end - limit), end).reverse();
-    const next = end - limit > 0 ? page[page.length - 1].entryId : null;
-    return { entries: page.map(({ entryId, ...entry }) => entry), next };
+    return historyPage(stored.slice(start, start + limit + 1), limit);
   }
 
-  private move(id: string, delta: number, type: HistoryKind): Balance {
+  private move(id: string, delta: number, kind: KindCode): Balance {
     const account = this.accounts.get(id);
     const balance = planMovement(account ?? null, delta);
     account!.balance = balance;
-    this.record(id, { transferId: randomUUID(), type, amount: delta, counterparty: null, balance }, this.nextEntryId());
+    this.push(id, [encodeEntry(randomUUID(), kind, Date.now(), delta, '', balance)]);
     return { id, balance };
   }
 
@@ -76,44 +69,25 @@ export class MemoryAccountsLedger implements AccountsLedger {
     for (const { from, to } of cmds) {
       for (const id of [from, to]) involved.set(id, this.accounts.get(id) ?? null);
     }
-    const { after } = planTransfers(involved, cmds, batch);
-    const entryId = this.nextEntryId();
-    const at = entryTime(entryId);
-    return cmds.map((cmd, i) => {
-      const [fromBalance, toBalance] = after[i];
-      this.accounts.get(cmd.from)!.balance = fromBalance;
-      this.accounts.get(cmd.to)!.balance = toBalance;
+    const { after, balances } = planTransfers(involved, cmds, batch);
+    const ms = Date.now();
+    const entries = new Map<string, string[]>([...involved.keys()].map((id) => [id, []]));
+    const receipts = cmds.map((cmd, i) => {
       const id = randomUUID();
-      this.record(cmd.from, { transferId: id, type: 'transfer_out', amount: -cmd.amount, counterparty: cmd.to, balance: fromBalance },
-        i === 0 ? entryId : this.nextEntryId());
-      this.record(cmd.to, { transferId: id, type: 'transfer_in', amount: cmd.amount, counterparty: cmd.from, balance: toBalance },
-        this.nextEntryId());
-      return { id, from: { id: cmd.from, balance: fromBalance }, to: { id: cmd.to, balance: toBalance }, amount: cmd.amount, at };
+      const [fromBalance, toBalance] = after[i];
+      entries.get(cmd.from)!.push(encodeEntry(id, 'o', ms, -cmd.amount, cmd.to, fromBalance));
+      entries.get(cmd.to)!.push(encodeEntry(id, 'i', ms, cmd.amount, cmd.from, toBalance));
+      return { id, from: { id: cmd.from, balance: fromBalance }, to: { id: cmd.to, balance: toBalance }, amount: cmd.amount,
+        at: new Date(ms).toISOString() };
     });
+    for (const [id, balance] of balances) this.accounts.get(id)!.balance = balance;
+    for (const [id, list] of entries) this.push(id, list);
+    return receipts;
   }
 
-  private record(accountId: string, entry: Omit<HistoryEntry, 'at'>, entryId: string): void {
-    let entries = this.histories.get(accountId);
-    if (!entries) this.histories.set(accountId, (entries = []));
-    entries.push({ ...entry, at: entryTime(entryId), entryId });
-    if (entries.length > this.limits.historyLimit) entries.splice(0, entries.length - this.limits.historyLimit);
+  /** LPUSH + LTRIM: entries oldest first, the newest ends first; keep the newest `historyLimit`. */
+  private push(accountId: string, entries: string[]): void {
+    const list = [...entries].reverse().concat(this.histories.get(accountId) ?? []);
+    this.histories.set(accountId, list.slice(0, this.limits.historyLimit));
   }
-
-  /** Stream-style ids (`<ms>-<seq>`), increasing, like the Redis adapters' history cursors. */
-  private nextEntryId(): string {
-    const now = Date.now();
-    if (now > this.lastMs) {
-      this.lastMs = now;
-      this.seq = 0;
-    } else {
-      this.seq++;
-    }
-    return `${this.lastMs}-${this.seq}`;
-  }
-}
-
-function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt);
-  const [bm, bs] = b.split('-').map(BigInt);
-  return am === bm ? Number(as - bs) : am < bm ? -1 : 1;
 }

@@ -4,8 +4,8 @@ import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt,
 } from '../accounts.port';
 import type { AccountKeys } from '../keys';
-import { entryTime, LedgerLimits } from '../ledger-rules';
-import { historyPage, historyStart } from './redis-replies';
+import { entryOfCursor, historyPage } from '../history-codec';
+import type { LedgerLimits } from '../ledger-rules';
 
 /**
  * Every operation is one FCALL of lua/accounts.lua: reads, checks and writes run atomically on the server,
@@ -38,10 +38,10 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
 
   async transfer({ from, to, amount, minBalance }: Transfer): Promise<TransferReceipt> {
     const id = randomUUID();
-    const [fromBalance, toBalance, entryId] = (await this.lib.call('transfer',
+    const [fromBalance, toBalance, ms] = (await this.lib.call('transfer',
       [this.keys.account(from), this.keys.account(to), this.keys.history(from), this.keys.history(to)],
       [amount, minBalance ?? '', id, this.limits.historyLimit, from, to])) as [number, number, string];
-    return { id, from: { id: from, balance: fromBalance }, to: { id: to, balance: toBalance }, amount, at: entryTime(entryId) };
+    return { id, from: { id: from, balance: fromBalance }, to: { id: to, balance: toBalance }, amount, at: isoTime(ms) };
   }
 
   async transferBatch(cmds: readonly Transfer[]): Promise<TransferReceipt[]> {
@@ -56,7 +56,7 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
     const args: (string | number)[] = [this.limits.historyLimit, ids.length, ...ids];
     cmds.forEach((cmd, i) => args.push(index.get(cmd.from)!, index.get(cmd.to)!, cmd.amount, cmd.minBalance ?? '', transferIds[i]));
     const reply = (await this.lib.call('transfer_batch', keys, args)) as (number | string)[];
-    const at = entryTime(reply[reply.length - 1] as string);
+    const at = isoTime(reply[reply.length - 1] as string);
     return cmds.map((cmd, i) => ({
       id: transferIds[i],
       from: { id: cmd.from, balance: reply[2 * i] as number },
@@ -67,9 +67,9 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
   }
 
   async history(id: string, { limit = 50, cursor }: HistoryQuery = {}): Promise<HistoryPage> {
-    const raw = await this.lib.callReadOnly('history', [this.keys.account(id), this.keys.history(id)],
-      [historyStart(cursor), limit + 1]);
-    return historyPage(raw, limit);
+    const stored = await this.lib.callReadOnly('history', [this.keys.account(id), this.keys.history(id)],
+      [cursor ? entryOfCursor(cursor) : '', limit + 1]);
+    return historyPage(stored as string[], limit);
   }
 
   private async move(fn: 'deposit' | 'withdraw', { id, amount }: Movement): Promise<Balance> {
@@ -78,3 +78,5 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
     return { id, balance };
   }
 }
+
+const isoTime = (ms: string): string => new Date(Number(ms)).toISOString();

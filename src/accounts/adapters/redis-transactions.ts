@@ -5,17 +5,17 @@ import { AtomicError, decodeRedisError, execMulti, KernelErrorCode, WatchRunner 
 import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt,
 } from '../accounts.port';
+import { encodeEntry, entryOfCursor, historyPage, KindCode } from '../history-codec';
 import type { AccountKeys } from '../keys';
-import { AccountState, accountsError, entryTime, LedgerLimits, planMovement, planTransfers } from '../ledger-rules';
-import { historyPage, historyStart } from './redis-replies';
+import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers } from '../ledger-rules';
 
 /**
  * MULTI/EXEC from the client, with the weakest mechanism that is still correct per operation:
  * - open: plain MULTI of two HSETNX — create-if-absent without a read (both apply or neither does);
- * - deposit, withdraw, transfer, batch: WATCH what is read (the accounts and their history keys' types),
- *   check in TypeScript, then MULTI/EXEC
- *   (a floor, an existence check or an overflow check cannot be enforced by MULTI alone);
- * - get, history: single reads (history as a MULTI of EXISTS + XREVRANGE, one consistent snapshot).
+ * - deposit, withdraw, transfer, batch: WATCH what is read (the accounts, and their history keys' types),
+ *   check in TypeScript, then MULTI/EXEC (a floor, an existence or an overflow check needs a read first);
+ * - get: one HMGET; history's first page: one MULTI { EXISTS; LRANGE } (a consistent snapshot); a later page
+ *   WATCHes the list, finds the cursor (LPOS), then reads the range in MULTI.
  */
 export class RedisTransactionsAccountsLedger implements AccountsLedger {
   constructor(
@@ -33,17 +33,18 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
   }
 
   async get(id: string): Promise<Account> {
-    const [state] = await readAccounts(this.client, this.keys, [id]).catch((err) => Promise.reject(decodeRedisError(err)));
+    const key = this.keys.account(id);
+    const state = parseAccount(key, await this.client.hmget(key, 'b', 'm').catch((err) => Promise.reject(decodeRedisError(err))));
     if (!state) throw accountsError('ACCOUNT_NOT_FOUND', 'account not found');
     return { id, ...state };
   }
 
   deposit(cmd: Movement): Promise<Balance> {
-    return this.move(cmd.id, cmd.amount, 'deposit');
+    return this.move(cmd.id, cmd.amount, 'd');
   }
 
   withdraw(cmd: Movement): Promise<Balance> {
-    return this.move(cmd.id, -cmd.amount, 'withdrawal');
+    return this.move(cmd.id, -cmd.amount, 'w');
   }
 
   async transfer(cmd: Transfer): Promise<TransferReceipt> {
@@ -55,16 +56,27 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
   }
 
   async history(id: string, { limit = 50, cursor }: HistoryQuery = {}): Promise<HistoryPage> {
-    const [exists, raw] = await execMulti(this.client, (m) =>
-      m.exists(this.keys.account(id)).xrevrange(this.keys.history(id), historyStart(cursor), '-', 'COUNT', limit + 1));
-    if (exists !== 1) throw accountsError('ACCOUNT_NOT_FOUND', 'account not found');
-    return historyPage(raw, limit);
+    const account = this.keys.account(id);
+    const list = this.keys.history(id);
+    if (!cursor) {
+      const [exists, stored] = await execMulti(this.client, (m) => m.exists(account).lrange(list, 0, limit));
+      if (exists !== 1) throw accountsError('ACCOUNT_NOT_FOUND', 'account not found');
+      return historyPage(stored as string[], limit);
+    }
+    // The page starts after the cursor's position, which new entries shift: WATCH the list so the position
+    // and the range come from the same version of it.
+    return this.watch.run([account, list], async (connection) => {
+      const [[, exists], [, position]] = (await connection.pipeline().exists(account).lpos(list, entryOfCursor(cursor)).exec())!;
+      if (exists !== 1) return { fail: accountsError('ACCOUNT_NOT_FOUND', 'account not found') };
+      if (position === null) return { write: () => undefined, result: () => ({ entries: [], next: null }) }; // trimmed
+      const start = (position as number) + 1;
+      return { write: (m) => m.lrange(list, start, start + limit), result: ([stored]) => historyPage(stored as string[], limit) };
+    });
   }
 
-  private move(id: string, delta: number, type: 'deposit' | 'withdrawal'): Promise<Balance> {
-    const account = this.keys.account(id);
-    return this.watch.run([account, this.keys.history(id)], async (connection) => {
-      const [state] = await readAccounts(connection, this.keys, [id]);
+  private move(id: string, delta: number, kind: KindCode): Promise<Balance> {
+    return this.watch.run([this.keys.account(id), this.keys.history(id)], async (connection) => {
+      const { accounts: [state], ms } = await readAccounts(connection, this.keys, [id]);
       let balance: number;
       try {
         balance = planMovement(state, delta);
@@ -73,8 +85,8 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
       }
       return {
         write: (m) => {
-          m.hincrby(account, 'b', delta);
-          this.record(m, id, randomUUID(), type, delta, '', balance);
+          m.hincrby(this.keys.account(id), 'b', delta);
+          this.push(m, id, [encodeEntry(randomUUID(), kind, ms, delta, '', balance)]);
         },
         result: () => ({ id, balance }),
       };
@@ -85,7 +97,7 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
     const ids = [...new Set(cmds.flatMap(({ from, to }) => [from, to]))];
     const watched = ids.flatMap((id) => [this.keys.account(id), this.keys.history(id)]);
     return this.watch.run(watched, async (connection) => {
-      const states = await readAccounts(connection, this.keys, ids);
+      const { accounts: states, ms } = await readAccounts(connection, this.keys, ids);
       const accounts = new Map<string, AccountState>(ids.map((id, i) => [id, states[i]]));
       let plan: ReturnType<typeof planTransfers>;
       try {
@@ -94,54 +106,63 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
         return { fail: fail as Error };
       }
       const transferIds = cmds.map(() => randomUUID());
-      const changed = ids.filter((id) => plan.balances.get(id) !== accounts.get(id)!.balance);
+      const entries = new Map<string, string[]>(ids.map((id) => [id, []]));
+      cmds.forEach((cmd, i) => {
+        const [fromBalance, toBalance] = plan.after[i];
+        entries.get(cmd.from)!.push(encodeEntry(transferIds[i], 'o', ms, -cmd.amount, cmd.to, fromBalance));
+        entries.get(cmd.to)!.push(encodeEntry(transferIds[i], 'i', ms, cmd.amount, cmd.from, toBalance));
+      });
       return {
         write: (m) => {
-          for (const id of changed) m.hincrby(this.keys.account(id), 'b', plan.balances.get(id)! - accounts.get(id)!.balance);
-          cmds.forEach((cmd, i) => {
-            const [fromBalance, toBalance] = plan.after[i];
-            this.record(m, cmd.from, transferIds[i], 'transfer_out', -cmd.amount, cmd.to, fromBalance);
-            this.record(m, cmd.to, transferIds[i], 'transfer_in', cmd.amount, cmd.from, toBalance);
-          });
+          for (const id of ids) {
+            const delta = plan.balances.get(id)! - accounts.get(id)!.balance;
+            if (delta !== 0) m.hincrby(this.keys.account(id), 'b', delta);
+            this.push(m, id, entries.get(id)!);
+          }
         },
-        result: (replies) => {
-          const at = entryTime(replies[changed.length] as string); // the first XADD's entry id
-          return cmds.map((cmd, i) => ({
-            id: transferIds[i],
-            from: { id: cmd.from, balance: plan.after[i][0] },
-            to: { id: cmd.to, balance: plan.after[i][1] },
-            amount: cmd.amount,
-            at,
-          }));
-        },
+        result: () => cmds.map((cmd, i) => ({
+          id: transferIds[i],
+          from: { id: cmd.from, balance: plan.after[i][0] },
+          to: { id: cmd.to, balance: plan.after[i][1] },
+          amount: cmd.amount,
+          at: new Date(ms).toISOString(),
+        })),
       };
     });
   }
 
-  private record(m: ChainableCommander, accountId: string, opId: string, kind: string, amount: number, counterparty: string, balance: number) {
-    m.xadd(this.keys.history(accountId), 'MAXLEN', this.limits.historyLimit, '*',
-      't', opId, 'k', kind, 'a', amount, 'c', counterparty, 'b', balance);
+  /** Entries oldest first, so the newest ends at the head; then keep the newest `historyLimit`. */
+  private push(m: ChainableCommander, accountId: string, entries: string[]): void {
+    const key = this.keys.history(accountId);
+    m.lpush(key, ...entries).ltrim(key, 0, this.limits.historyLimit - 1);
   }
 }
 
 /**
- * Reads accounts (balance, floor) and checks their history keys are streams, in one round trip. Data our
- * writes could not apply to (a non-integer balance, a history of another type) is refused here, before
- * MULTI: a failing command inside EXEC would not undo the others.
+ * Reads accounts (balance, floor), checks their history keys are lists, and reads the server clock — in one
+ * round trip. Data our writes could not apply to (a non-integer balance, a history of another type) is refused
+ * here, before MULTI: a failing command inside EXEC would not undo the others.
  */
-async function readAccounts(connection: Redis, keys: AccountKeys, ids: readonly string[]): Promise<AccountState[]> {
+async function readAccounts(connection: Redis, keys: AccountKeys, ids: readonly string[]):
+  Promise<{ accounts: AccountState[]; ms: number }> {
   const pipeline = connection.pipeline();
   for (const id of ids) pipeline.hmget(keys.account(id), 'b', 'm').type(keys.history(id));
+  pipeline.time();
   const replies = (await pipeline.exec())!;
-  return ids.map((id, i) => {
+  const accounts = ids.map((id, i) => {
     const [[readErr, fields], [, historyType]] = [replies[2 * i], replies[2 * i + 1]];
     if (readErr) throw readErr;
-    if (historyType !== 'stream' && historyType !== 'none') throw corrupted(keys.history(id), 'history is not a stream');
-    const [balance, floor] = fields as (string | null)[];
-    if (balance === null) return null;
-    if (!isSafeIntegerText(balance) || !isSafeIntegerText(floor)) throw corrupted(keys.account(id), 'account is not two safe integers');
-    return { balance: Number(balance), minBalance: Number(floor) };
+    if (historyType !== 'list' && historyType !== 'none') throw corrupted(keys.history(id), 'history is not a list');
+    return parseAccount(keys.account(id), fields as (string | null)[]);
   });
+  const [seconds, micros] = replies[replies.length - 1][1] as [string, string];
+  return { accounts, ms: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) };
+}
+
+function parseAccount(key: string, [balance, floor]: (string | null)[]): AccountState {
+  if (balance === null) return null;
+  if (!isSafeIntegerText(balance) || !isSafeIntegerText(floor)) throw corrupted(key, 'account is not two safe integers');
+  return { balance: Number(balance), minBalance: Number(floor) };
 }
 
 /** An integer exactly as HINCRBY reads one (Number() alone accepts '1e3', '007', ' 5', '0x10', ''). */
