@@ -4,25 +4,14 @@
  * used here: it is probed free and left closed.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AtomicError, isAtomicError } from '../../libs/redis-atomic/src';
+import { freePort } from '../../libs/redis-atomic/src/testing';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
 
 const ROOT = join(__dirname, '..', '..');
 const EXIT_LIMIT_MS = 15_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 interface Run {
   code: number | null;
