@@ -15,7 +15,7 @@
   Rule of every function: all reads and checks run before the first write, because Redis never rolls back.
 ]]
 
-local LIBRARY_VERSION = '3'
+local LIBRARY_VERSION = '4'
 local MAX_SAFE = 9007199254740991
 
 -- `CODE {json}`. Numbers are written with %d: cjson keeps only 14 significant digits, balances need 16.
@@ -79,6 +79,55 @@ local function push(key, cap, entries)
   if redis.call('LPUSH', key, unpack(entries)) > cap then redis.call('LTRIM', key, 0, cap - 1) end
 end
 
+--[[ Idempotency — every write function takes two leading ARGV and an optional trailing KEY:
+  ARGV[1] request fingerprint ('' = no idempotency key)   ARGV[2] record TTL in seconds
+  KEYS[last] the record (only with a fingerprint; same hash tag as the operation's keys)
+  A record with this fingerprint: its outcome is replayed and nothing else runs; with another fingerprint:
+  IDEMPOTENCY_KEY_MISMATCH. Otherwise the operation runs and its outcome — success or business failure — is
+  stored in the same atomic step:  <fingerprint>|o|<reply values joined by ','>  or  <fingerprint>|e|<error>
+  Reply of every write function: { replayed (0 or 1), <the operation's reply…> }; a replayed error carries
+  "replayed":1 in its details. The header of each function below lists its ARGV after these two. ]]
+local function replay(record, fingerprint)
+  local stored, kind, payload = string.match(record, '^([^|]*)|(%a)|(.*)$')
+  if stored ~= fingerprint then
+    return fail('IDEMPOTENCY_KEY_MISMATCH', { message = 'this Idempotency-Key was used with a different request' })
+  end
+  if kind == 'e' then return redis.error_reply((string.gsub(payload, ' {', ' {"replayed":1,', 1))) end
+  local reply = { 1 }
+  for value in string.gmatch(payload, '[^,]+') do reply[#reply + 1] = value end
+  return reply
+end
+
+local function outcome(reply)
+  if reply.err then return 'e|' .. reply.err end
+  local values = {}
+  for i, value in ipairs(reply) do values[i] = type(value) == 'number' and string.format('%d', value) or value end
+  return 'o|' .. table.concat(values, ',')
+end
+
+local function idempotent(operation)
+  return function(keys, args)
+    local fingerprint, own_keys, own_args = args[1], keys, {}
+    for i = 3, #args do own_args[i - 2] = args[i] end
+    if fingerprint == '' then
+      local reply = operation(own_keys, own_args)
+      if reply.err then return reply end
+      table.insert(reply, 1, 0)
+      return reply
+    end
+    local record_key = keys[#keys]
+    local record = redis.call('GET', record_key)
+    if record then return replay(record, fingerprint) end
+    own_keys = {}
+    for i = 1, #keys - 1 do own_keys[i] = keys[i] end
+    local reply = operation(own_keys, own_args) -- a raised error (STORE_CORRUPTED) wrote nothing and is not stored
+    redis.call('SET', record_key, fingerprint .. '|' .. outcome(reply), 'EX', args[2])
+    if reply.err then return reply end
+    table.insert(reply, 1, 0)
+    return reply
+  end
+end
+
 --[[ accounts_version  (no-writes)
   Reply: the library version string; the loader compares it with this file. ]]
 local function version()
@@ -88,7 +137,7 @@ end
 --[[ accounts_open
   KEYS[1] account
   ARGV[1] opening balance (>= 0)   ARGV[2] floor (<= opening balance)
-  Reply: { balance, floor }  — or ACCOUNT_EXISTS ]]
+  Reply: { balance, floor }  — or ACCOUNT_EXISTS   (write functions: see Idempotency above) ]]
 local function open(keys, args)
   if redis.call('EXISTS', keys[1]) == 1 then
     return fail('ACCOUNT_EXISTS', { message = 'account already exists' })
@@ -242,8 +291,8 @@ end
 redis.register_function{ function_name = 'accounts_version', callback = version, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'accounts_get', callback = get, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'accounts_history', callback = history, flags = { 'no-writes' } }
-redis.register_function('accounts_open', open)
-redis.register_function('accounts_deposit', deposit)
-redis.register_function('accounts_withdraw', withdraw)
-redis.register_function('accounts_transfer', transfer)
-redis.register_function('accounts_transfer_batch', transfer_batch)
+redis.register_function('accounts_open', idempotent(open))
+redis.register_function('accounts_deposit', idempotent(deposit))
+redis.register_function('accounts_withdraw', idempotent(withdraw))
+redis.register_function('accounts_transfer', idempotent(transfer))
+redis.register_function('accounts_transfer_batch', idempotent(transfer_batch))

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { isReplayed } from '../libs/redis-atomic/src';
 import { RedisServer } from '../libs/redis-atomic/src/testing';
 import type { AccountsLedger } from '../src/accounts/accounts.port';
 import { ledgerFixture, LedgerFixture, uniqueIds } from './support/accounts-fixture';
@@ -18,12 +19,14 @@ const amount = fc.oneof(
 const name = fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...NAMES) }, { weight: 1, arbitrary: fc.constantFrom('zz', 'bad:id') });
 const transfer = fc.record({ from: name, to: name, amount, minBalance: fc.option(fc.integer({ min: -300, max: 300 }), { nil: undefined }) });
 const open = (id: fc.Arbitrary<string>) =>
-  fc.record({ op: fc.constant('open' as const), id, balance: fc.integer({ min: 0, max: 500 }), minBalance: fc.integer({ min: -200, max: 0 }) });
+  fc.record({ op: fc.constant('open' as const), id, balance: fc.integer({ min: 0, max: 500 }), minBalance: fc.integer({ min: -200, max: 0 }), key });
+/** Writes sometimes carry an idempotency key from a small pool, so replays and mismatches happen too. */
+const key = fc.option(fc.constantFrom('k1', 'k2', 'k3'), { nil: undefined, freq: 2 });
 const operation = fc.oneof(
   { weight: 1, arbitrary: open(name) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('deposit' as const, 'withdraw' as const), id: name, amount }) },
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('transfer' as const), transfer }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('batch' as const), transfers: fc.array(transfer, { minLength: 0, maxLength: 5 }) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('deposit' as const, 'withdraw' as const), id: name, amount, key }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('transfer' as const), transfer, key }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('batch' as const), transfers: fc.array(transfer, { minLength: 0, maxLength: 5 }), key }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('history' as const), id: name, limit: fc.integer({ min: 0, max: 4 }) }) },
 );
 /** The four accounts opened first (random balances and floors), then a random workload. */
@@ -38,25 +41,28 @@ async function play(ledger: AccountsLedger, operations: Operation[]): Promise<un
   const real = Object.fromEntries(NAMES.concat('zz').map((n, i) => [n, uniqueIds(n)[0] + i]));
   const id = (n: string) => real[n] ?? n;
   const t = (x: Transfer) => ({ ...x, from: id(x.from), to: id(x.to) });
+  const run = uniqueIds('run')[0];
+  const k = (o: { key?: string }) => ({ idempotencyKey: o.key && `${run}-${o.key}` });
   const anonymise = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (key, v) =>
     key === 'id' || key === 'transferId' || key === 'at' || key === 'next' ? undefined
       : typeof v === 'string' ? Object.entries(real).reduce((s, [n, r]) => s.split(r).join(n), v) : v));
   const outcomes: unknown[] = [];
+  const ok = (value: unknown) => ({ value, replayed: isReplayed(value) });
   for (const o of operations) {
     try {
       switch (o.op) {
-        case 'open': outcomes.push(await ledger.open({ id: id(o.id), balance: o.balance, minBalance: o.minBalance })); break;
-        case 'deposit': outcomes.push(await ledger.deposit({ id: id(o.id), amount: o.amount })); break;
-        case 'withdraw': outcomes.push(await ledger.withdraw({ id: id(o.id), amount: o.amount })); break;
-        case 'transfer': outcomes.push(await ledger.transfer(t(o.transfer))); break;
-        case 'batch': outcomes.push(await ledger.transferBatch(o.transfers.map(t))); break;
-        case 'history': outcomes.push(await ledger.history(id(o.id), { limit: o.limit })); break;
+        case 'open': outcomes.push(ok(await ledger.open({ id: id(o.id), balance: o.balance, minBalance: o.minBalance }, k(o)))); break;
+        case 'deposit': outcomes.push(ok(await ledger.deposit({ id: id(o.id), amount: o.amount }, k(o)))); break;
+        case 'withdraw': outcomes.push(ok(await ledger.withdraw({ id: id(o.id), amount: o.amount }, k(o)))); break;
+        case 'transfer': outcomes.push(ok(await ledger.transfer(t(o.transfer), k(o)))); break;
+        case 'batch': outcomes.push(ok(await ledger.transferBatch(o.transfers.map(t), k(o)))); break;
+        case 'history': outcomes.push(ok(await ledger.history(id(o.id), { limit: o.limit }))); break;
       }
     } catch (err) {
-      const { code, details } = err as { code?: string; details?: Record<string, unknown> };
+      const { code, details, replayed } = err as { code?: string; details?: Record<string, unknown>; replayed?: boolean };
       if (!code) throw err; // an untyped error is a bug on any adapter
       // Validation messages are the gate's (shared); business details must match exactly.
-      outcomes.push({ code, details: code === 'VALIDATION_FAILED' ? undefined : details });
+      outcomes.push({ code, replayed, details: code === 'VALIDATION_FAILED' ? undefined : details });
     }
   }
   return anonymise(outcomes) as unknown[];

@@ -25,6 +25,8 @@ export interface AccountsModuleOptions {
   maxBatch?: number;
   /** History entries kept per account (older ones are trimmed). Default 1000. */
   historyLimit?: number;
+  /** How long idempotency records are kept, in seconds. Default 86400. */
+  idempotencyTtlSeconds?: number;
 }
 
 export interface AccountsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -80,8 +82,17 @@ async function createLedger(options: AccountsModuleOptions, kernel: Kernel): Pro
   if (!ATOMIC_STRATEGIES.includes(options.strategy)) {
     throw new Error(`Unknown strategy "${options.strategy as string}": use one of ${ATOMIC_STRATEGIES.join(', ')}`);
   }
-  const limits: LedgerLimits = { maxBatch: options.maxBatch ?? 1000, historyLimit: options.historyLimit ?? 1000 };
-  if (options.strategy === 'memory') return new ValidatedLedger(new MemoryAccountsLedger(limits), limits);
+  const limits: LedgerLimits = {
+    maxBatch: options.maxBatch ?? 1000,
+    historyLimit: options.historyLimit ?? 1000,
+    idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400,
+  };
+  // Lua's unpack() takes at most ~8000 values: one account's entries of one batch must stay below that.
+  if (!(limits.maxBatch >= 1 && limits.maxBatch <= 2000)) throw new Error('AccountsModule maxBatch must be 1..2000');
+  if (!(limits.historyLimit >= 1) || !(limits.idempotencyTtlSeconds >= 1)) {
+    throw new Error('AccountsModule historyLimit and idempotencyTtlSeconds must be >= 1');
+  }
+  if (options.strategy === 'memory') return new ValidatedLedger(new MemoryAccountsLedger(limits, options.ledger ?? 'main'), limits);
   const { client, watch, libraries, redisOptions } = kernel;
   if (!client || !watch || !libraries || !redisOptions) {
     throw new Error(`AccountsModule strategy "${options.strategy}" needs RedisAtomicModule.forRoot(…) in the app`);

@@ -7,22 +7,31 @@ export const ACCOUNTS_LEDGER = Symbol('ACCOUNTS_LEDGER');
 
 export interface AccountsLedger {
   /** ACCOUNT_EXISTS */
-  open(cmd: OpenAccount): Promise<Account>;
+  open(cmd: OpenAccount, options?: WriteOptions): Promise<Account>;
   /** ACCOUNT_NOT_FOUND */
   get(id: string): Promise<Account>;
   /** ACCOUNT_NOT_FOUND, BALANCE_LIMIT_EXCEEDED */
-  deposit(cmd: Movement): Promise<Balance>;
+  deposit(cmd: Movement, options?: WriteOptions): Promise<Balance>;
   /** ACCOUNT_NOT_FOUND, INSUFFICIENT_FUNDS (the balance would fall below the account's floor) */
-  withdraw(cmd: Movement): Promise<Balance>;
+  withdraw(cmd: Movement, options?: WriteOptions): Promise<Balance>;
   /** ACCOUNT_NOT_FOUND, INSUFFICIENT_FUNDS, BALANCE_LIMIT_EXCEEDED; one history entry per account. */
-  transfer(cmd: Transfer): Promise<TransferReceipt>;
+  transfer(cmd: Transfer, options?: WriteOptions): Promise<TransferReceipt>;
   /** All or nothing, in order (later items see earlier ones); a failure carries `details.index`. */
-  transferBatch(cmds: readonly Transfer[]): Promise<TransferReceipt[]>;
+  transferBatch(cmds: readonly Transfer[], options?: WriteOptions): Promise<TransferReceipt[]>;
   /** Newest first; `next` is the cursor of the following page, null on the last. ACCOUNT_NOT_FOUND */
   history(id: string, page?: HistoryQuery): Promise<HistoryPage>;
 }
 
 export type AccountsErrorCode = 'ACCOUNT_NOT_FOUND' | 'ACCOUNT_EXISTS' | 'INSUFFICIENT_FUNDS' | 'BALANCE_LIMIT_EXCEEDED';
+
+export interface WriteOptions {
+  /**
+   * 1–255 printable ASCII. The first outcome under a key — result or business failure — is stored in the same
+   * atomic step as the effect and replayed to every retry (the replay is marked: `isReplayed(result)`,
+   * `error.replayed`); the same key with a different request fails with IDEMPOTENCY_KEY_MISMATCH.
+   */
+  idempotencyKey?: string;
+}
 
 export interface OpenAccount {
   id: string;

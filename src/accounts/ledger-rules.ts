@@ -14,7 +14,21 @@ export const accountsError = (code: AccountsErrorCode, message: string, details:
 export interface LedgerLimits {
   maxBatch: number;
   historyLimit: number;
+  /** How long idempotency records are kept. */
+  idempotencyTtlSeconds: number;
 }
+
+/**
+ * The normalized request an idempotency fingerprint is taken of — the same in every adapter, so a record
+ * means the same thing whichever strategy wrote it.
+ */
+export const requestOf = {
+  open: (cmd: OpenAccount) => ['open', cmd.id, cmd.balance ?? 0, cmd.minBalance ?? 0],
+  deposit: (cmd: Movement) => ['deposit', cmd.id, cmd.amount],
+  withdraw: (cmd: Movement) => ['withdraw', cmd.id, cmd.amount],
+  transfer: (cmd: Transfer) => ['transfer', cmd.from, cmd.to, cmd.amount, cmd.minBalance ?? null],
+  batch: (cmds: readonly Transfer[]) => ['batch', ...cmds.map((c) => [c.from, c.to, c.amount, c.minBalance ?? null])],
+};
 
 const MAX_PAGE = 1000;
 

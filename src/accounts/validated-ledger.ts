@@ -1,8 +1,8 @@
 import type {
-  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt,
+  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from './accounts.port';
 import { checkBatch, checkHistoryQuery, checkMovement, checkOpen, checkTransfer, LedgerLimits } from './ledger-rules';
-import { assertId } from '../../libs/redis-atomic/src';
+import { assertId, assertIdempotencyKey } from '../../libs/redis-atomic/src';
 
 /**
  * The one gate every adapter sits behind (bound in AccountsModule): input that breaks a rule rejects with
@@ -11,8 +11,9 @@ import { assertId } from '../../libs/redis-atomic/src';
 export class ValidatedLedger implements AccountsLedger {
   constructor(private readonly inner: AccountsLedger, private readonly limits: LedgerLimits) {}
 
-  async open(cmd: OpenAccount): Promise<Account> {
-    return this.inner.open(checkOpen(cmd));
+  async open(cmd: OpenAccount, options?: WriteOptions): Promise<Account> {
+    const opened = checkOpen(cmd);
+    return this.inner.open(opened, checkOptions(options));
   }
 
   async get(id: string): Promise<Account> {
@@ -20,27 +21,32 @@ export class ValidatedLedger implements AccountsLedger {
     return this.inner.get(id);
   }
 
-  async deposit(cmd: Movement): Promise<Balance> {
+  async deposit(cmd: Movement, options?: WriteOptions): Promise<Balance> {
     checkMovement(cmd);
-    return this.inner.deposit(cmd);
+    return this.inner.deposit(cmd, checkOptions(options));
   }
 
-  async withdraw(cmd: Movement): Promise<Balance> {
+  async withdraw(cmd: Movement, options?: WriteOptions): Promise<Balance> {
     checkMovement(cmd);
-    return this.inner.withdraw(cmd);
+    return this.inner.withdraw(cmd, checkOptions(options));
   }
 
-  async transfer(cmd: Transfer): Promise<TransferReceipt> {
+  async transfer(cmd: Transfer, options?: WriteOptions): Promise<TransferReceipt> {
     checkTransfer(cmd);
-    return this.inner.transfer(cmd);
+    return this.inner.transfer(cmd, checkOptions(options));
   }
 
-  async transferBatch(cmds: readonly Transfer[]): Promise<TransferReceipt[]> {
+  async transferBatch(cmds: readonly Transfer[], options?: WriteOptions): Promise<TransferReceipt[]> {
     checkBatch(cmds, this.limits);
-    return this.inner.transferBatch(cmds);
+    return this.inner.transferBatch(cmds, checkOptions(options));
   }
 
   async history(id: string, query?: HistoryQuery): Promise<HistoryPage> {
     return this.inner.history(id, checkHistoryQuery(id, query));
   }
+}
+
+function checkOptions(options: WriteOptions | undefined): WriteOptions {
+  assertIdempotencyKey(options?.idempotencyKey);
+  return { idempotencyKey: options?.idempotencyKey };
 }

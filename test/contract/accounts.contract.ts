@@ -1,3 +1,4 @@
+import { isReplayed } from '../../libs/redis-atomic/src';
 import type { AccountsLedger, HistoryEntry } from '../../src/accounts/accounts.port';
 import { LedgerFixture, uniqueIds } from '../support/accounts-fixture';
 
@@ -257,6 +258,105 @@ export function accountsContract(makeFixture: () => Promise<LedgerFixture>): voi
       await ledger.open({ id: b });
       const receipts = await ledger.transferBatch(Array.from({ length: CONTRACT_LIMITS.maxBatch }, () => ({ from: a, to: b, amount: 1 })));
       expect(receipts[receipts.length - 1].from.balance).toBe(100 - CONTRACT_LIMITS.maxBatch);
+    });
+  });
+
+  describe('idempotency keys', () => {
+    const key = () => `key ${uniqueIds('k')[0]} ~!@#$%^&*(){}[]:;"'<>,.?/|\\`; // any printable ASCII
+
+    it.each([
+      ['open', (l: AccountsLedger, [, , c]: string[], k: string) => l.open({ id: c, balance: 5 }, { idempotencyKey: k })],
+      ['deposit', (l: AccountsLedger, [a]: string[], k: string) => l.deposit({ id: a, amount: 7 }, { idempotencyKey: k })],
+      ['withdraw', (l: AccountsLedger, [a]: string[], k: string) => l.withdraw({ id: a, amount: 7 }, { idempotencyKey: k })],
+      ['transfer', (l: AccountsLedger, [a, b]: string[], k: string) => l.transfer({ from: a, to: b, amount: 9 }, { idempotencyKey: k })],
+      ['transferBatch', (l: AccountsLedger, [a, b]: string[], k: string) =>
+        l.transferBatch([{ from: a, to: b, amount: 9 }, { from: b, to: a, amount: 4 }], { idempotencyKey: k })],
+    ])('%s: a retry with the same key replays the first result and changes nothing', async (_, write) => {
+      const ids = uniqueIds('a', 'b', 'c');
+      await ledger.open({ id: ids[0], balance: 100 });
+      await ledger.open({ id: ids[1] });
+      const k = key();
+      const first = await write(ledger, ids, k);
+      expect(isReplayed(first)).toBe(false);
+      const after = await snapshot(ids);
+      const again = await write(ledger, ids, k);
+      expect(again).toEqual(first); // same ids, balances and time
+      expect(isReplayed(again)).toBe(true);
+      expect(await snapshot(ids)).toEqual(after);
+    });
+
+    it('refuses the same key with a different request, writing nothing', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      const k = key();
+      await ledger.transfer({ from: a, to: b, amount: 10 }, { idempotencyKey: k });
+      await expectRejectedUnchanged([a, b], () => ledger.transfer({ from: a, to: b, amount: 11 }, { idempotencyKey: k }),
+        'IDEMPOTENCY_KEY_MISMATCH');
+      await expectRejectedUnchanged([a, b], () => ledger.deposit({ id: a, amount: 10 }, { idempotencyKey: k }),
+        'IDEMPOTENCY_KEY_MISMATCH');
+    });
+
+    it('stores and replays a business rejection, even once it would succeed', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 5 });
+      await ledger.open({ id: b });
+      const k = key();
+      const first = await ledger.transfer({ from: a, to: b, amount: 50 }, { idempotencyKey: k }).catch((e) => e);
+      expect(first).toMatchObject({ code: 'INSUFFICIENT_FUNDS', replayed: false, details: { balance: 5 } });
+      await ledger.deposit({ id: a, amount: 100 });
+      const again = await ledger.transfer({ from: a, to: b, amount: 50 }, { idempotencyKey: k }).catch((e) => e);
+      expect(again).toMatchObject({ code: 'INSUFFICIENT_FUNDS', replayed: true, message: first.message, details: first.details });
+      await expect(ledger.get(a)).resolves.toMatchObject({ balance: 105 });
+    });
+
+    it('does not store validation failures: the key stays free for the corrected request', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      const k = key();
+      await expect(ledger.transfer({ from: a, to: b, amount: 0 }, { idempotencyKey: k })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      await expect(ledger.transfer({ from: a, to: b, amount: 1 }, { idempotencyKey: k })).resolves.toMatchObject({ from: { balance: 99 } });
+    });
+
+    it.each(['', 'x'.repeat(256), 'café', 'a\nb', 'tab\there', 42 as unknown as string])('refuses the key %j', async (k) => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      await expectRejectedUnchanged([a, b], () => ledger.transfer({ from: a, to: b, amount: 1 }, { idempotencyKey: k }), 'VALIDATION_FAILED');
+    });
+
+    it('accepts a 255-character key', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      await expect(ledger.transfer({ from: a, to: b, amount: 1 }, { idempotencyKey: `${uniqueIds('k')[0]}${'~'.repeat(245)}`.slice(0, 255) })).resolves.toBeDefined();
+    });
+
+    it('applies ten concurrent requests with one key exactly once; the others replay it', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 1000 });
+      await ledger.open({ id: b });
+      const k = key();
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () =>
+        ledger.transfer({ from: a, to: b, amount: 100 }, { idempotencyKey: k }).catch((e) => e)));
+      const receipts = outcomes.filter((o) => !(o instanceof Error));
+      const errors = outcomes.filter((o) => o instanceof Error);
+      expect(errors.every((e) => (e as { code?: string }).code === 'IDEMPOTENCY_KEY_IN_PROGRESS')).toBe(true);
+      expect(receipts.length).toBeGreaterThan(0);
+      for (const r of receipts) expect(r).toEqual(receipts[0]);
+      expect(receipts.filter((r) => !isReplayed(r))).toHaveLength(1);
+      await expect(ledger.get(a)).resolves.toMatchObject({ balance: 900 });
+      expect(await allHistory(ledger, a)).toHaveLength(1);
+    });
+
+    it('keeps keys of one ledger apart from plain writes: a key-less retry is a second effect', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      await ledger.transfer({ from: a, to: b, amount: 10 });
+      await ledger.transfer({ from: a, to: b, amount: 10 });
+      await expect(ledger.get(a)).resolves.toMatchObject({ balance: 80 });
     });
   });
 

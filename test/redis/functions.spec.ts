@@ -255,7 +255,7 @@ describe('Lua business errors decode to AtomicError with code and details', () =
     await ledger.open({ id: 'alice', balance: 10, minBalance: -5 });
     await ledger.open({ id: 'bob', balance: 0 });
     const raw = (await rejectionOf(admin.call('FCALL', 'accounts_transfer', 4, ACCT('alice'), ACCT('bob'), HIST('alice'),
-      HIST('bob'), 100, '', 't1', 1000, 'alice', 'bob'))) as Error;
+      HIST('bob'), '', 0, 100, '', 't1', 1000, 'alice', 'bob'))) as Error; // no idempotency key: '' and 0 first
     expect(raw.message).toMatch(/^INSUFFICIENT_FUNDS \{/);
     const decoded = decodeRedisError(raw) as AtomicError;
     expect(decoded).toBeInstanceOf(AtomicError);

@@ -4,6 +4,8 @@
  */
 export class AtomicError extends Error {
   override readonly name = 'AtomicError';
+  /** True when this failure is the replay of an outcome stored under an idempotency key. */
+  replayed = false;
 
   constructor(
     readonly code: string,
@@ -47,8 +49,10 @@ export function decodeRedisError(err: unknown): unknown {
   const lua = LUA_ERROR.exec(err.message);
   if (lua) {
     try {
-      const { message, ...details } = JSON.parse(lua[2]) as { message?: string } & Record<string, unknown>;
-      return new AtomicError(lua[1], message ?? lua[1], details);
+      const { message, replayed, ...details } = JSON.parse(lua[2]) as { message?: string; replayed?: number } & Record<string, unknown>;
+      const error = new AtomicError(lua[1], message ?? lua[1], details);
+      error.replayed = replayed === 1;
+      return error;
     } catch {
       /* not ours: fall through */
     }

@@ -5,3 +5,4 @@ export * from './keys';
 export * from './redis-atomic.module';
 export * from './transactions';
 export * from './key-locks';
+export * from './idempotency';

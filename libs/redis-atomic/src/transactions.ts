@@ -4,9 +4,13 @@ import { dedicatedConnection } from './connection';
 import { AtomicError, decodeRedisError, KernelErrorCode } from './errors';
 import { KeyLocks } from './key-locks';
 
-/** What a WATCH attempt decided after its reads: the writes to queue in MULTI, or a (business) failure. */
+/**
+ * What a WATCH attempt decided after its reads: the writes to queue in MULTI (and how to read their replies),
+ * a (business) failure, or a value that needs no write (e.g. a replayed outcome). The last two UNWATCH.
+ */
 export type WatchPlan<T> =
   | { fail: Error }
+  | { value: T }
   | { write: (multi: ChainableCommander) => void; result: (replies: unknown[]) => T };
 
 export interface WatchOptions {
@@ -130,6 +134,10 @@ export class WatchRunner {
     if ('fail' in plan) {
       await this.unwatch(connection);
       throw plan.fail;
+    }
+    if ('value' in plan) {
+      await this.unwatch(connection);
+      return { done: true, value: plan.value };
     }
     // Checked in the same tick as the EXEC write: a connection that is ready now sends EXEC under our WATCH.
     if (connection.status !== 'ready') return { done: false, retry: 'dropped' };

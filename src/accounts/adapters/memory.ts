@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { IdempotentCall, idempotentCall, MemoryIdempotency, operationId } from '../../../libs/redis-atomic/src';
 import type {
-  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt,
+  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from '../accounts.port';
 import { encodeEntry, entryOfCursor, historyPage, KindCode } from '../history-codec';
-import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers } from '../ledger-rules';
+import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers, requestOf } from '../ledger-rules';
 
 /**
  * In-process ledger with the same observable behaviour as the Redis adapters (same contract suite; history
@@ -13,13 +13,17 @@ import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers 
 export class MemoryAccountsLedger implements AccountsLedger {
   private readonly accounts = new Map<string, { balance: number; minBalance: number }>();
   private readonly histories = new Map<string, string[]>();
+  private readonly records = new MemoryIdempotency();
 
-  constructor(private readonly limits: LedgerLimits) {}
+  constructor(private readonly limits: LedgerLimits, private readonly ledger: string) {}
 
-  async open({ id, balance = 0, minBalance = 0 }: OpenAccount): Promise<Account> {
-    if (this.accounts.has(id)) throw accountsError('ACCOUNT_EXISTS', 'account already exists');
-    this.accounts.set(id, { balance, minBalance });
-    return { id, balance, minBalance };
+  async open(cmd: OpenAccount, options?: WriteOptions): Promise<Account> {
+    return this.records.run(this.call(options, requestOf.open(cmd)), () => {
+      const { id, balance = 0, minBalance = 0 } = cmd;
+      if (this.accounts.has(id)) throw accountsError('ACCOUNT_EXISTS', 'account already exists');
+      this.accounts.set(id, { balance, minBalance });
+      return { id, balance, minBalance };
+    });
   }
 
   async get(id: string): Promise<Account> {
@@ -28,20 +32,24 @@ export class MemoryAccountsLedger implements AccountsLedger {
     return { id, ...account };
   }
 
-  async deposit(cmd: Movement): Promise<Balance> {
-    return this.move(cmd.id, cmd.amount, 'd');
+  async deposit(cmd: Movement, options?: WriteOptions): Promise<Balance> {
+    const call = this.call(options, requestOf.deposit(cmd));
+    return this.records.run(call, () => this.move(cmd.id, cmd.amount, 'd', operationId(call)));
   }
 
-  async withdraw(cmd: Movement): Promise<Balance> {
-    return this.move(cmd.id, -cmd.amount, 'w');
+  async withdraw(cmd: Movement, options?: WriteOptions): Promise<Balance> {
+    const call = this.call(options, requestOf.withdraw(cmd));
+    return this.records.run(call, () => this.move(cmd.id, -cmd.amount, 'w', operationId(call)));
   }
 
-  async transfer(cmd: Transfer): Promise<TransferReceipt> {
-    return this.apply([cmd], false)[0];
+  async transfer(cmd: Transfer, options?: WriteOptions): Promise<TransferReceipt> {
+    const call = this.call(options, requestOf.transfer(cmd));
+    return this.records.run(call, () => this.apply([cmd], false, call)[0]);
   }
 
-  async transferBatch(cmds: readonly Transfer[]): Promise<TransferReceipt[]> {
-    return this.apply(cmds, true);
+  async transferBatch(cmds: readonly Transfer[], options?: WriteOptions): Promise<TransferReceipt[]> {
+    const call = this.call(options, requestOf.batch(cmds));
+    return this.records.run(call, () => this.apply(cmds, true, call));
   }
 
   async history(id: string, { limit = 50, cursor }: HistoryQuery = {}): Promise<HistoryPage> {
@@ -56,15 +64,19 @@ export class MemoryAccountsLedger implements AccountsLedger {
     return historyPage(stored.slice(start, start + limit + 1), limit);
   }
 
-  private move(id: string, delta: number, kind: KindCode): Balance {
+  private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {
+    return idempotentCall(this.ledger, options?.idempotencyKey, request, { ttlSeconds: this.limits.idempotencyTtlSeconds });
+  }
+
+  private move(id: string, delta: number, kind: KindCode, opId: string): Balance {
     const account = this.accounts.get(id);
     const balance = planMovement(account ?? null, delta);
     account!.balance = balance;
-    this.push(id, [encodeEntry(randomUUID(), kind, Date.now(), delta, '', balance)]);
+    this.push(id, [encodeEntry(opId, kind, Date.now(), delta, '', balance)]);
     return { id, balance };
   }
 
-  private apply(cmds: readonly Transfer[], batch: boolean): TransferReceipt[] {
+  private apply(cmds: readonly Transfer[], batch: boolean, call: IdempotentCall | undefined): TransferReceipt[] {
     const involved = new Map<string, AccountState>();
     for (const { from, to } of cmds) {
       for (const id of [from, to]) involved.set(id, this.accounts.get(id) ?? null);
@@ -73,7 +85,7 @@ export class MemoryAccountsLedger implements AccountsLedger {
     const ms = Date.now();
     const entries = new Map<string, string[]>([...involved.keys()].map((id) => [id, []]));
     const receipts = cmds.map((cmd, i) => {
-      const id = randomUUID();
+      const id = operationId(call, i);
       const [fromBalance, toBalance] = after[i];
       entries.get(cmd.from)!.push(encodeEntry(id, 'o', ms, -cmd.amount, cmd.to, fromBalance));
       entries.get(cmd.to)!.push(encodeEntry(id, 'i', ms, cmd.amount, cmd.from, toBalance));

@@ -1,15 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import type { FunctionLibrary } from '../../../libs/redis-atomic/src';
+import { FunctionLibrary, IdempotentCall, idempotentCall, markReplayed, operationId } from '../../../libs/redis-atomic/src';
 import type {
-  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt,
+  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from '../accounts.port';
-import type { AccountKeys } from '../keys';
 import { entryOfCursor, historyPage } from '../history-codec';
-import type { LedgerLimits } from '../ledger-rules';
+import type { AccountKeys } from '../keys';
+import { LedgerLimits, requestOf } from '../ledger-rules';
+import { toAccount, toBalance, toReceipts } from './replies';
 
 /**
- * Every operation is one FCALL of lua/accounts.lua: reads, checks and writes run atomically on the server,
- * in one round trip, and business failures come back as typed error codes.
+ * Every operation is one FCALL of lua/accounts.lua: reads, checks, writes and the idempotency record run
+ * atomically on the server, in one round trip, and business failures come back as typed error codes.
  */
 export class RedisFunctionsAccountsLedger implements AccountsLedger {
   constructor(
@@ -18,33 +18,36 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
     private readonly limits: LedgerLimits,
   ) {}
 
-  async open({ id, balance = 0, minBalance = 0 }: OpenAccount): Promise<Account> {
-    await this.lib.call('open', [this.keys.account(id)], [balance, minBalance]);
-    return { id, balance, minBalance };
+  async open(cmd: OpenAccount, options?: WriteOptions): Promise<Account> {
+    const call = this.call(options, requestOf.open(cmd));
+    return this.write('open', call, [this.keys.account(cmd.id)], [cmd.balance ?? 0, cmd.minBalance ?? 0],
+      (values) => toAccount(cmd.id, values));
   }
 
   async get(id: string): Promise<Account> {
-    const [balance, minBalance] = (await this.lib.callReadOnly('get', [this.keys.account(id)])) as number[];
-    return { id, balance, minBalance };
+    return toAccount(id, (await this.lib.callReadOnly('get', [this.keys.account(id)])) as unknown[]);
   }
 
-  deposit(cmd: Movement): Promise<Balance> {
-    return this.move('deposit', cmd);
+  deposit(cmd: Movement, options?: WriteOptions): Promise<Balance> {
+    return this.move('deposit', cmd, this.call(options, requestOf.deposit(cmd)));
   }
 
-  withdraw(cmd: Movement): Promise<Balance> {
-    return this.move('withdraw', cmd);
+  withdraw(cmd: Movement, options?: WriteOptions): Promise<Balance> {
+    return this.move('withdraw', cmd, this.call(options, requestOf.withdraw(cmd)));
   }
 
-  async transfer({ from, to, amount, minBalance }: Transfer): Promise<TransferReceipt> {
-    const id = randomUUID();
-    const [fromBalance, toBalance, ms] = (await this.lib.call('transfer',
+  async transfer(cmd: Transfer, options?: WriteOptions): Promise<TransferReceipt> {
+    const { from, to, amount, minBalance } = cmd;
+    const call = this.call(options, requestOf.transfer(cmd));
+    const id = operationId(call);
+    return this.write('transfer', call,
       [this.keys.account(from), this.keys.account(to), this.keys.history(from), this.keys.history(to)],
-      [amount, minBalance ?? '', id, this.limits.historyLimit, from, to])) as [number, number, string];
-    return { id, from: { id: from, balance: fromBalance }, to: { id: to, balance: toBalance }, amount, at: isoTime(ms) };
+      [amount, minBalance ?? '', id, this.limits.historyLimit, from, to],
+      (values) => toReceipts([cmd], [id], values)[0]);
   }
 
-  async transferBatch(cmds: readonly Transfer[]): Promise<TransferReceipt[]> {
+  async transferBatch(cmds: readonly Transfer[], options?: WriteOptions): Promise<TransferReceipt[]> {
+    const call = this.call(options, requestOf.batch(cmds));
     const index = new Map<string, number>(); // account id → 1-based position in KEYS
     for (const { from, to } of cmds) {
       if (!index.has(from)) index.set(from, index.size + 1);
@@ -52,18 +55,10 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
     }
     const ids = [...index.keys()];
     const keys = [...ids.map((id) => this.keys.account(id)), ...ids.map((id) => this.keys.history(id))];
-    const transferIds = cmds.map(() => randomUUID());
+    const transferIds = cmds.map((_, i) => operationId(call, i));
     const args: (string | number)[] = [this.limits.historyLimit, ids.length, ...ids];
     cmds.forEach((cmd, i) => args.push(index.get(cmd.from)!, index.get(cmd.to)!, cmd.amount, cmd.minBalance ?? '', transferIds[i]));
-    const reply = (await this.lib.call('transfer_batch', keys, args)) as (number | string)[];
-    const at = isoTime(reply[reply.length - 1] as string);
-    return cmds.map((cmd, i) => ({
-      id: transferIds[i],
-      from: { id: cmd.from, balance: reply[2 * i] as number },
-      to: { id: cmd.to, balance: reply[2 * i + 1] as number },
-      amount: cmd.amount,
-      at,
-    }));
+    return this.write('transfer_batch', call, keys, args, (values) => toReceipts(cmds, transferIds, values));
   }
 
   async history(id: string, { limit = 50, cursor }: HistoryQuery = {}): Promise<HistoryPage> {
@@ -72,11 +67,21 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
     return historyPage(stored as string[], limit);
   }
 
-  private async move(fn: 'deposit' | 'withdraw', { id, amount }: Movement): Promise<Balance> {
-    const [balance] = (await this.lib.call(fn, [this.keys.account(id), this.keys.history(id)],
-      [amount, randomUUID(), this.limits.historyLimit])) as [number, string];
-    return { id, balance };
+  private move(fn: 'deposit' | 'withdraw', { id, amount }: Movement, call: IdempotentCall | undefined): Promise<Balance> {
+    return this.write(fn, call, [this.keys.account(id), this.keys.history(id)],
+      [amount, operationId(call), this.limits.historyLimit], (values) => toBalance(id, values));
+  }
+
+  private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {
+    return idempotentCall(this.keys.space.shard, options?.idempotencyKey, request, { ttlSeconds: this.limits.idempotencyTtlSeconds });
+  }
+
+  /** A write FCALL: idempotency ARGV first and the record key last when keyed; reply `{ replayed, …values }`. */
+  private async write<T>(fn: string, call: IdempotentCall | undefined, keys: string[], args: (string | number)[],
+    decode: (values: unknown[]) => T): Promise<T> {
+    const reply = (await this.lib.call(fn, call ? [...keys, this.keys.record(call.digest)] : keys,
+      [call?.fingerprint ?? '', call?.ttlSeconds ?? 0, ...args])) as unknown[];
+    const result = decode(reply.slice(1));
+    return Number(reply[0]) === 1 ? markReplayed(result) : result;
   }
 }
-
-const isoTime = (ms: string): string => new Date(Number(ms)).toISOString();

@@ -1,19 +1,27 @@
-import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
-import { AtomicError, decodeRedisError, execMulti, KernelErrorCode, WatchRunner } from '../../../libs/redis-atomic/src';
+import {
+  AtomicError, decodeRedisError, encodeRecord, execMulti, IdempotentCall, idempotentCall, KernelErrorCode, markReplayed,
+  operationId, replayRecord, WatchPlan, WatchRunner,
+} from '../../../libs/redis-atomic/src';
 import type {
-  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt,
+  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from '../accounts.port';
 import { encodeEntry, entryOfCursor, historyPage, KindCode } from '../history-codec';
 import type { AccountKeys } from '../keys';
-import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers } from '../ledger-rules';
+import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers, requestOf } from '../ledger-rules';
+import { toAccount, toBalance, toReceipts } from './replies';
+
+/** A decision taken on fresh reads: the writes and the reply values (lua/accounts.lua's layout), or a failure. */
+type Decision = { error: AtomicError } | { values: unknown[]; write: (m: ChainableCommander) => void };
 
 /**
  * MULTI/EXEC from the client, with the weakest mechanism that is still correct per operation:
  * - open: plain MULTI of two HSETNX — create-if-absent without a read (both apply or neither does);
  * - deposit, withdraw, transfer, batch: WATCH what is read (the accounts, and their history keys' types),
  *   check in TypeScript, then MULTI/EXEC (a floor, an existence or an overflow check needs a read first);
+ * - with an idempotency key, every write also WATCHes and reads its record, and writes it in the same MULTI
+ *   (so even open becomes a WATCH transaction);
  * - get: one HMGET; history's first page: one MULTI { EXISTS; LRANGE } (a consistent snapshot); a later page
  *   WATCHes the list, finds the cursor (LPOS), then reads the range in MULTI.
  */
@@ -25,8 +33,16 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
     private readonly limits: LedgerLimits,
   ) {}
 
-  async open({ id, balance = 0, minBalance = 0 }: OpenAccount): Promise<Account> {
+  async open(cmd: OpenAccount, options?: WriteOptions): Promise<Account> {
+    const { id, balance = 0, minBalance = 0 } = cmd;
     const key = this.keys.account(id);
+    const call = this.call(options, requestOf.open(cmd));
+    if (call) {
+      return this.transact(call, [key], (c) => c.exists(key), (exists): Decision => exists
+        ? { error: accountsError('ACCOUNT_EXISTS', 'account already exists') }
+        : { values: [balance, minBalance], write: (m) => m.hset(key, 'b', balance, 'm', minBalance) },
+      (values) => toAccount(id, values));
+    }
     const [created] = await execMulti(this.client, (m) => m.hsetnx(key, 'b', balance).hsetnx(key, 'm', minBalance));
     if (created !== 1) throw accountsError('ACCOUNT_EXISTS', 'account already exists');
     return { id, balance, minBalance };
@@ -39,20 +55,20 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
     return { id, ...state };
   }
 
-  deposit(cmd: Movement): Promise<Balance> {
-    return this.move(cmd.id, cmd.amount, 'd');
+  deposit(cmd: Movement, options?: WriteOptions): Promise<Balance> {
+    return this.move(cmd.id, cmd.amount, 'd', this.call(options, requestOf.deposit(cmd)));
   }
 
-  withdraw(cmd: Movement): Promise<Balance> {
-    return this.move(cmd.id, -cmd.amount, 'w');
+  withdraw(cmd: Movement, options?: WriteOptions): Promise<Balance> {
+    return this.move(cmd.id, -cmd.amount, 'w', this.call(options, requestOf.withdraw(cmd)));
   }
 
-  async transfer(cmd: Transfer): Promise<TransferReceipt> {
-    return (await this.apply([cmd], false))[0];
+  transfer(cmd: Transfer, options?: WriteOptions): Promise<TransferReceipt> {
+    return this.apply([cmd], false, this.call(options, requestOf.transfer(cmd)), ([receipt]) => receipt);
   }
 
-  transferBatch(cmds: readonly Transfer[]): Promise<TransferReceipt[]> {
-    return this.apply(cmds, true);
+  transferBatch(cmds: readonly Transfer[], options?: WriteOptions): Promise<TransferReceipt[]> {
+    return this.apply(cmds, true, this.call(options, requestOf.batch(cmds)), (receipts) => receipts);
   }
 
   async history(id: string, { limit = 50, cursor }: HistoryQuery = {}): Promise<HistoryPage> {
@@ -65,70 +81,103 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
     }
     // The page starts after the cursor's position, which new entries shift: WATCH the list so the position
     // and the range come from the same version of it.
-    return this.watch.run([account, list], async (connection) => {
+    return this.watch.run([account, list], async (connection): Promise<WatchPlan<HistoryPage>> => {
       const [[, exists], [, position]] = (await connection.pipeline().exists(account).lpos(list, entryOfCursor(cursor)).exec())!;
       if (exists !== 1) return { fail: accountsError('ACCOUNT_NOT_FOUND', 'account not found') };
-      if (position === null) return { write: () => undefined, result: () => ({ entries: [], next: null }) }; // trimmed
+      if (position === null) return { value: { entries: [], next: null } }; // trimmed, and everything older too
       const start = (position as number) + 1;
       return { write: (m) => m.lrange(list, start, start + limit), result: ([stored]) => historyPage(stored as string[], limit) };
     });
   }
 
-  private move(id: string, delta: number, kind: KindCode): Promise<Balance> {
-    return this.watch.run([this.keys.account(id), this.keys.history(id)], async (connection) => {
-      const { accounts: [state], ms } = await readAccounts(connection, this.keys, [id]);
-      let balance: number;
-      try {
-        balance = planMovement(state, delta);
-      } catch (fail) {
-        return { fail: fail as Error };
+  private move(id: string, delta: number, kind: KindCode, call: IdempotentCall | undefined): Promise<Balance> {
+    return this.transact(call, [this.keys.account(id), this.keys.history(id)],
+      (c) => readAccounts(c, this.keys, [id]),
+      ({ accounts: [state], ms }): Decision => {
+        let balance: number;
+        try {
+          balance = planMovement(state, delta);
+        } catch (error) {
+          return { error: error as AtomicError };
+        }
+        return {
+          values: [balance, ms],
+          write: (m) => {
+            m.hincrby(this.keys.account(id), 'b', delta);
+            this.push(m, id, [encodeEntry(operationId(call), kind, ms, delta, '', balance)]);
+          },
+        };
+      },
+      (values) => toBalance(id, values));
+  }
+
+  private apply<T>(cmds: readonly Transfer[], batch: boolean, call: IdempotentCall | undefined,
+    pick: (receipts: TransferReceipt[]) => T): Promise<T> {
+    const ids = [...new Set(cmds.flatMap(({ from, to }) => [from, to]))];
+    const transferIds = cmds.map((_, i) => operationId(call, i));
+    return this.transact(call, ids.flatMap((id) => [this.keys.account(id), this.keys.history(id)]),
+      (c) => readAccounts(c, this.keys, ids),
+      ({ accounts: states, ms }): Decision => {
+        const accounts = new Map<string, AccountState>(ids.map((id, i) => [id, states[i]]));
+        let plan: ReturnType<typeof planTransfers>;
+        try {
+          plan = planTransfers(accounts, cmds, batch);
+        } catch (error) {
+          return { error: error as AtomicError };
+        }
+        const entries = new Map<string, string[]>(ids.map((id) => [id, []]));
+        cmds.forEach((cmd, i) => {
+          const [fromBalance, toBalance] = plan.after[i];
+          entries.get(cmd.from)!.push(encodeEntry(transferIds[i], 'o', ms, -cmd.amount, cmd.to, fromBalance));
+          entries.get(cmd.to)!.push(encodeEntry(transferIds[i], 'i', ms, cmd.amount, cmd.from, toBalance));
+        });
+        return {
+          values: [...plan.after.flat(), ms],
+          write: (m) => {
+            for (const id of ids) {
+              const delta = plan.balances.get(id)! - accounts.get(id)!.balance;
+              if (delta !== 0) m.hincrby(this.keys.account(id), 'b', delta);
+              this.push(m, id, entries.get(id)!);
+            }
+          },
+        };
+      },
+      (values) => pick(toReceipts(cmds, transferIds, values)));
+  }
+
+  /**
+   * One WATCH transaction: watch `keys` (and the idempotency record), read, decide, then MULTI the writes — with
+   * the record of the outcome, success or business failure, in the same MULTI. A record already there is replayed.
+   */
+  private transact<R, T>(call: IdempotentCall | undefined, keys: string[], read: (c: Redis) => Promise<R>,
+    decide: (data: R) => Decision, decode: (values: unknown[]) => T): Promise<T> {
+    const record = call && this.keys.record(call.digest);
+    return this.watch.run(record ? [...keys, record] : keys, async (connection): Promise<WatchPlan<T>> => {
+      const [stored, data] = await Promise.all([record ? connection.get(record) : null, read(connection)]);
+      if (call && stored !== null) {
+        const replay = replayRecord(call, stored);
+        return 'error' in replay ? { fail: replay.error } : { value: markReplayed(decode(replay.values)) };
+      }
+      const decision = decide(data);
+      const save = (m: ChainableCommander, outcome: Parameters<typeof encodeRecord>[1]) => {
+        if (call) m.set(record!, encodeRecord(call, outcome), 'EX', call.ttlSeconds);
+      };
+      if ('error' in decision) {
+        if (!call) return { fail: decision.error };
+        return { write: (m) => save(m, decision), result: () => { throw decision.error; } };
       }
       return {
         write: (m) => {
-          m.hincrby(this.keys.account(id), 'b', delta);
-          this.push(m, id, [encodeEntry(randomUUID(), kind, ms, delta, '', balance)]);
+          decision.write(m);
+          save(m, decision);
         },
-        result: () => ({ id, balance }),
+        result: () => decode(decision.values),
       };
     });
   }
 
-  private apply(cmds: readonly Transfer[], batch: boolean): Promise<TransferReceipt[]> {
-    const ids = [...new Set(cmds.flatMap(({ from, to }) => [from, to]))];
-    const watched = ids.flatMap((id) => [this.keys.account(id), this.keys.history(id)]);
-    return this.watch.run(watched, async (connection) => {
-      const { accounts: states, ms } = await readAccounts(connection, this.keys, ids);
-      const accounts = new Map<string, AccountState>(ids.map((id, i) => [id, states[i]]));
-      let plan: ReturnType<typeof planTransfers>;
-      try {
-        plan = planTransfers(accounts, cmds, batch);
-      } catch (fail) {
-        return { fail: fail as Error };
-      }
-      const transferIds = cmds.map(() => randomUUID());
-      const entries = new Map<string, string[]>(ids.map((id) => [id, []]));
-      cmds.forEach((cmd, i) => {
-        const [fromBalance, toBalance] = plan.after[i];
-        entries.get(cmd.from)!.push(encodeEntry(transferIds[i], 'o', ms, -cmd.amount, cmd.to, fromBalance));
-        entries.get(cmd.to)!.push(encodeEntry(transferIds[i], 'i', ms, cmd.amount, cmd.from, toBalance));
-      });
-      return {
-        write: (m) => {
-          for (const id of ids) {
-            const delta = plan.balances.get(id)! - accounts.get(id)!.balance;
-            if (delta !== 0) m.hincrby(this.keys.account(id), 'b', delta);
-            this.push(m, id, entries.get(id)!);
-          }
-        },
-        result: () => cmds.map((cmd, i) => ({
-          id: transferIds[i],
-          from: { id: cmd.from, balance: plan.after[i][0] },
-          to: { id: cmd.to, balance: plan.after[i][1] },
-          amount: cmd.amount,
-          at: new Date(ms).toISOString(),
-        })),
-      };
-    });
+  private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {
+    return idempotentCall(this.keys.space.shard, options?.idempotencyKey, request, { ttlSeconds: this.limits.idempotencyTtlSeconds });
   }
 
   /** Entries oldest first, so the newest ends at the head; then keep the newest `historyLimit`. */
