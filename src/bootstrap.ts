@@ -4,6 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { AppModule } from './app.module';
 import { AppConfig } from './config';
 import { ErrorFilter } from './http/error.filter';
+import { ReplayHeaderInterceptor } from './http/replay.interceptor';
 import { validationPipe } from './http/validation';
 
 /**
@@ -23,6 +24,7 @@ export async function createApp(config: AppConfig, options: { logger?: false; ro
   app.flushLogs();
   app.useGlobalPipes(validationPipe);
   app.useGlobalFilters(new ErrorFilter());
+  app.useGlobalInterceptors(new ReplayHeaderInterceptor());
   app.enableShutdownHooks();
   return app;
 }

@@ -12,6 +12,7 @@ export class ErrorFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { statusCode, body } = toResponse(error);
     if (statusCode >= 500 && statusCode !== 503) this.logger.error(error instanceof Error ? error.stack : String(error));
+    if (error instanceof AtomicError && error.replayed) void reply.header('Idempotent-Replayed', 'true');
     void reply.status(statusCode).send({ statusCode, ...body });
   }
 }
