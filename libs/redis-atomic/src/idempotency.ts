@@ -53,6 +53,7 @@ export function idempotentCall(scope: string, key: string | undefined, request: 
  */
 export class MemoryIdempotency {
   private readonly records = new Map<string, { fingerprint: string; expires: number; value?: unknown; error?: AtomicError }>();
+  private writes = 0;
 
   run<T>(call: IdempotentCall | undefined, effect: () => T): T {
     if (!call) return effect();
@@ -67,6 +68,7 @@ export class MemoryIdempotency {
       }
       return markReplayed(structuredClone(record.value) as T);
     }
+    if (++this.writes % 1024 === 0) this.sweep(now);
     const stored = { fingerprint: call.fingerprint, expires: now + call.ttlSeconds * 1000 };
     try {
       const value = effect();
@@ -76,6 +78,11 @@ export class MemoryIdempotency {
       if (err instanceof AtomicError) this.records.set(call.digest, { ...stored, error: err }); // business failures replay too
       throw err;
     }
+  }
+
+  /** Expired records go, as Redis' TTL would remove them (amortized: every 1024 keyed writes). */
+  private sweep(now: number): void {
+    for (const [digest, record] of this.records) if (record.expires <= now) this.records.delete(digest);
   }
 }
 
