@@ -1,0 +1,33 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
+import { INVENTORY, Inventory } from './inventory.port';
+import { RestockDto, SetStockDto } from './dto/stock.dto';
+
+/** Ids in paths and the query's numbers are checked by the port (ValidatedInventory): bad ones are a 400. */
+@Controller('inventory')
+export class InventoryController {
+  constructor(@Inject(INVENTORY) private readonly inventory: Inventory) {}
+
+  @Put(':productId')
+  setStock(@Param('productId') productId: string, @Body() { stock }: SetStockDto) {
+    return this.inventory.setStock(productId, stock);
+  }
+
+  @Post(':productId/restock')
+  @HttpCode(200)
+  restock(@Param('productId') productId: string, @Body() { quantity }: RestockDto) {
+    return this.inventory.restock(productId, quantity);
+  }
+
+  @Get(':productId')
+  get(@Param('productId') productId: string) {
+    return this.inventory.get(productId);
+  }
+
+  @Get()
+  async lowStock(@Query('below') below?: string, @Query('limit') limit?: string) {
+    return { products: await this.inventory.lowStock(count(below), limit === undefined ? undefined : count(limit)) };
+  }
+}
+
+/** Digits only (no sign, exponent, spaces or repeats); anything else becomes NaN, which the port refuses. */
+const count = (raw: unknown): number => (typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : NaN);

@@ -1,0 +1,27 @@
+/**
+ * The Inventory of one shop: each product's stock, an integer number of units in [0, Number.MAX_SAFE_INTEGER].
+ * Every operation is atomic. Failures are `AtomicError`s whose `code` is an InventoryErrorCode or a kernel code
+ * (VALIDATION_FAILED, CONFLICT, STORE_UNAVAILABLE, OUTCOME_UNKNOWN, STORE_CORRUPTED).
+ */
+export const INVENTORY = Symbol('INVENTORY');
+
+export interface Inventory {
+  /** Creates the product or overwrites its stock (>= 0). */
+  setStock(productId: string, stock: number): Promise<StockLevel>;
+  /** Adds `quantity` (> 0) to an existing product. PRODUCT_NOT_FOUND, STOCK_LIMIT_EXCEEDED */
+  restock(productId: string, quantity: number): Promise<StockLevel>;
+  /** PRODUCT_NOT_FOUND */
+  get(productId: string): Promise<StockLevel>;
+  /**
+   * Products whose stock is strictly below `below` (>= 0), lowest stock first, ties by product id (byte order),
+   * at most `limit` (1..1000, default 100) of them.
+   */
+  lowStock(below: number, limit?: number): Promise<StockLevel[]>;
+}
+
+export type InventoryErrorCode = 'PRODUCT_NOT_FOUND' | 'STOCK_LIMIT_EXCEEDED';
+
+export interface StockLevel {
+  productId: string;
+  stock: number;
+}
