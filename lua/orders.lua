@@ -1,0 +1,276 @@
+#!lua name=orders
+--[[
+  Orders of one shop: every function is one atomic step on the shop's hash slot, across five data types.
+
+  Stock        ZSET  {<shop>}:inventory:stock          Inventory's (lua/inventory.lua): member = product id, score = stock
+  Order        HASH  {<shop>}:order:<id>               user, status, total, created (ms), items (JSON lines, stored as given)
+  User orders  SET   {<shop>}:user-orders:<user>       order ids (cancelled ones stay)
+  User stats   HASH  {<shop>}:user-stats:<user>        totalOrders, totalSpent — over the user's non-cancelled orders
+  Pending      LIST  {<shop>}:queue:pending            ids of pending orders: LPUSH on place, the oldest (rightmost) claimed
+  Processing   LIST  {<shop>}:queue:processing         ids of claimed orders (LMOVE from pending) until completed
+
+  Status: pending → processing → completed, or pending → cancelled. An order is in `pending` exactly while its
+  status is pending and in `processing` exactly while it is processing: every status change moves it in the
+  same step.
+  Quantities, prices, totals and stock are integers within 2^53 - 1 (stock is a double score: exact below 2^53).
+  Every key is declared in KEYS: keys named by stored data (the order's user, the queue's oldest id) are looked
+  up by the caller first; they never change (a user's orders) or are re-checked here (the oldest id).
+  Failures are `redis.error_reply('<CODE> <json details>')`, decoded in libs/redis-atomic/src/errors.ts.
+  Rule of every function: all reads and checks run before the first write, because Redis never rolls back.
+]]
+
+local LIBRARY_VERSION = '1'
+local MAX_SAFE = 9007199254740991
+local STATUSES = { pending = true, processing = true, completed = true, cancelled = true }
+
+-- `CODE {json}`. Numbers are written with %d: cjson keeps only 14 significant digits, totals need 16.
+local function encode(details)
+  local parts = {}
+  for key, value in pairs(details) do
+    local encoded = type(value) == 'number' and string.format('%d', value) or cjson.encode(value)
+    parts[#parts + 1] = cjson.encode(key) .. ':' .. encoded
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
+local function fail(code, details)
+  return redis.error_reply(code .. ' ' .. encode(details))
+end
+
+-- Raised (not returned) so that it aborts from any depth; always before the first write.
+local function corrupted(key, what)
+  error({ err = 'STORE_CORRUPTED ' .. encode({ message = what, key = key }) })
+end
+
+-- An integer exactly as HINCRBY reads one (and as Redis writes an integral score) within ±MAX_SAFE; nil otherwise.
+local function safe_integer(text)
+  if not text or #text > 17 or not (text == '0' or string.match(text, '^%-?[1-9]%d*$')) then return nil end
+  local n = tonumber(text)
+  if n > MAX_SAFE or n < -MAX_SAFE then return nil end
+  return n
+end
+
+-- A write to a key of another type would fail after earlier writes: check first.
+local function check_type(key, expected)
+  local kind = redis.call('TYPE', key).ok
+  if kind ~= expected and kind ~= 'none' then corrupted(key, 'key is not a ' .. expected) end
+end
+
+-- A product's stock; nil when the product does not exist.
+local function read_stock(key, product)
+  local score = redis.call('ZSCORE', key, product)
+  if score == false then return nil end
+  local stock = safe_integer(score)
+  if not stock or stock < 0 then corrupted(key, 'stock of ' .. product .. ' is ' .. score .. ', not an integer in [0, 2^53)') end
+  return stock
+end
+
+-- The order's hash fields { user, status, total, created, items }, checked; nil when there is no such order.
+local ORDER_FIELDS = { 'user', 'status', 'total', 'created', 'items' }
+local function read_order(key)
+  local fields = redis.call('HMGET', key, unpack(ORDER_FIELDS))
+  if fields[1] == false then return nil end
+  if not STATUSES[fields[2]] or not safe_integer(fields[3]) or not safe_integer(fields[4]) or fields[5] == false then
+    corrupted(key, 'order is not in the shape this library writes')
+  end
+  return fields
+end
+
+-- The user's stats as numbers (0 when absent).
+local function read_stats(key)
+  check_type(key, 'hash')
+  local fields = redis.call('HMGET', key, 'totalOrders', 'totalSpent')
+  local count, spent = safe_integer(fields[1] or '0'), safe_integer(fields[2] or '0')
+  if not count or not spent then corrupted(key, 'user stats are not safe integers') end
+  return { count = count, spent = spent, present = fields[1] ~= false and fields[2] ~= false }
+end
+
+-- The stored lines as { product, quantity } pairs.
+local function read_lines(key, items)
+  local ok, lines = pcall(cjson.decode, items)
+  if not ok or type(lines) ~= 'table' or #lines == 0 then corrupted(key, 'order items are not a JSON array') end
+  local result = {}
+  for i, line in ipairs(lines) do
+    local q = type(line) == 'table' and line.quantity
+    if type(q) ~= 'number' or type(line.productId) ~= 'string' or q < 1 or q > MAX_SAFE or q ~= math.floor(q) then
+      corrupted(key, 'order line ' .. i .. ' is not a product and a quantity')
+    end
+    result[i] = { line.productId, q }
+  end
+  return result
+end
+
+--[[ orders_version  (no-writes)
+  Reply: the library version string; the loader compares it with this file. ]]
+local function version()
+  return LIBRARY_VERSION
+end
+
+--[[ orders_place
+  KEYS[1] stock   KEYS[2] order   KEYS[3] user's orders   KEYS[4] user's stats   KEYS[5] pending queue
+  ARGV[1] order id   ARGV[2] user id   ARGV[3] total (sum of quantity x unit price, checked by the caller)
+  ARGV[4] items as JSON (stored as given)   ARGV[5..] per line: product id, quantity (> 0)
+  Reply: created time (ms, server clock)
+  — or ORDER_EXISTS / PRODUCT_NOT_FOUND / OUT_OF_STOCK (the first failing line, 0-based `index`) / STATS_LIMIT_EXCEEDED ]]
+local function place(keys, args)
+  local id, user, total = args[1], args[2], tonumber(args[3])
+  if redis.call('EXISTS', keys[2]) == 1 then
+    return fail('ORDER_EXISTS', { message = 'order already exists', orderId = id })
+  end
+  check_type(keys[1], 'zset')
+  for i = 5, #args, 2 do
+    local index, product, quantity = (i - 5) / 2, args[i], tonumber(args[i + 1])
+    local stock = read_stock(keys[1], product)
+    if stock == nil then
+      return fail('PRODUCT_NOT_FOUND', { message = 'product not found', index = index, productId = product })
+    end
+    if stock < quantity then
+      return fail('OUT_OF_STOCK', { message = 'not enough stock', index = index, productId = product,
+        requested = quantity, available = stock })
+    end
+  end
+  local stats = read_stats(keys[4])
+  if stats.spent + total > MAX_SAFE then
+    return fail('STATS_LIMIT_EXCEEDED', { message = "the user's total spent would exceed the largest safe integer", userId = user })
+  end
+  check_type(keys[3], 'set')
+  check_type(keys[5], 'list')
+  local now = redis.call('TIME')
+  local created = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  -- Writes: every check passed.
+  for i = 5, #args, 2 do redis.call('ZINCRBY', keys[1], '-' .. args[i + 1], args[i]) end
+  redis.call('HSET', keys[2], 'user', user, 'status', 'pending', 'total', args[3], 'created', created, 'items', args[4])
+  redis.call('SADD', keys[3], id)
+  redis.call('HINCRBY', keys[4], 'totalOrders', 1)
+  redis.call('HINCRBY', keys[4], 'totalSpent', args[3])
+  redis.call('LPUSH', keys[5], id)
+  return created
+end
+
+--[[ orders_cancel
+  KEYS[1] stock   KEYS[2] order   KEYS[3] the order's user's stats   KEYS[4] pending queue
+  ARGV[1] order id   ARGV[2] the order's user id (looked up by the caller: an order's user never changes)
+  Reply: the order's fields { user, status, total, created, items } after the change
+  — or ORDER_NOT_FOUND / ORDER_NOT_CANCELLABLE / STOCK_LIMIT_EXCEEDED ]]
+local function cancel(keys, args)
+  local id = args[1]
+  local order = read_order(keys[2])
+  if not order then return fail('ORDER_NOT_FOUND', { message = 'order not found', orderId = id }) end
+  if order[1] ~= args[2] then corrupted(keys[2], 'order belongs to another user than the caller looked up') end
+  if order[2] ~= 'pending' then
+    return fail('ORDER_NOT_CANCELLABLE', { message = 'only a pending order can be cancelled', orderId = id, status = order[2] })
+  end
+  check_type(keys[1], 'zset')
+  local lines = read_lines(keys[2], order[5])
+  for _, line in ipairs(lines) do
+    local stock = read_stock(keys[1], line[1]) or 0
+    if stock + line[2] > MAX_SAFE then
+      return fail('STOCK_LIMIT_EXCEEDED', { message = 'stock would exceed the largest safe integer', productId = line[1],
+        stock = stock, quantity = line[2] })
+    end
+  end
+  local stats = read_stats(keys[3])
+  if not stats.present then corrupted(keys[3], 'the stats of a pending order are missing') end
+  check_type(keys[4], 'list')
+  -- Writes: every check passed.
+  for _, line in ipairs(lines) do redis.call('ZINCRBY', keys[1], string.format('%d', line[2]), line[1]) end
+  redis.call('HSET', keys[2], 'status', 'cancelled')
+  redis.call('HINCRBY', keys[3], 'totalOrders', -1)
+  redis.call('HINCRBY', keys[3], 'totalSpent', string.format('%d', -tonumber(order[3]))) -- never '-0': HINCRBY refuses it
+  redis.call('LREM', keys[4], 1, id)
+  order[2] = 'cancelled'
+  return order
+end
+
+--[[ orders_peek  (no-writes)
+  KEYS[1] pending queue
+  Reply: the id of the oldest pending order, or nil ]]
+local function peek(keys)
+  return redis.call('LINDEX', keys[1], -1)
+end
+
+--[[ orders_claim — a reliable-queue move: the claim stays visible in the processing list until completed
+  KEYS[1] pending queue   KEYS[2] processing list   KEYS[3] the candidate's order
+  ARGV[1] candidate id (the oldest pending one when the caller peeked)
+  Reply: { 'claimed', user, status, total, created, items }
+      or { 'moved', the oldest pending id now } when the candidate is no longer the oldest (claimed or cancelled
+         meanwhile: retry with that one) — or { 'empty' } ]]
+local function claim(keys, args)
+  local oldest = redis.call('LINDEX', keys[1], -1)
+  if oldest == false then return { 'empty' } end
+  if oldest ~= args[1] then return { 'moved', oldest } end
+  local order = read_order(keys[3])
+  if not order or order[2] ~= 'pending' then corrupted(keys[3], 'a queued order is not pending') end
+  check_type(keys[2], 'list')
+  redis.call('LMOVE', keys[1], keys[2], 'RIGHT', 'LEFT')
+  redis.call('HSET', keys[3], 'status', 'processing')
+  order[2] = 'processing'
+  return { 'claimed', unpack(order) }
+end
+
+--[[ orders_complete
+  KEYS[1] order   KEYS[2] processing list
+  ARGV[1] order id
+  Reply: the order's fields { user, status, total, created, items } after the change
+  — or ORDER_NOT_FOUND / INVALID_TRANSITION ]]
+local function complete(keys, args)
+  local order = read_order(keys[1])
+  if not order then return fail('ORDER_NOT_FOUND', { message = 'order not found', orderId = args[1] }) end
+  if order[2] ~= 'processing' then
+    return fail('INVALID_TRANSITION', { message = 'only a processing order can be completed', orderId = args[1], status = order[2] })
+  end
+  check_type(keys[2], 'list')
+  redis.call('HSET', keys[1], 'status', 'completed')
+  redis.call('LREM', keys[2], 1, args[1])
+  order[2] = 'completed'
+  return order
+end
+
+--[[ orders_get  (no-writes)
+  KEYS[1..n] orders
+  Reply: flat { user, status, total, created, items } per key, in order; all five nil for a missing order ]]
+local function get(keys)
+  local reply = {}
+  for _, key in ipairs(keys) do
+    local order = read_order(key)
+    for i = 1, 5 do reply[#reply + 1] = order and order[i] or false end
+  end
+  return reply
+end
+
+--[[ orders_user_orders  (no-writes)
+  KEYS[1] user's orders
+  Reply: the order ids (unordered) ]]
+local function user_orders(keys)
+  return redis.call('SMEMBERS', keys[1])
+end
+
+--[[ orders_user_stats  (no-writes)
+  KEYS[1] user's stats
+  Reply: { totalOrders, totalSpent } (zeros for an unknown user) ]]
+local function user_stats(keys)
+  local stats = read_stats(keys[1])
+  return { stats.count, stats.spent }
+end
+
+--[[ orders_queue  (no-writes)
+  KEYS[1] pending queue   KEYS[2] processing list
+  Reply: flat { number of pending ids, pending ids newest first…, processing ids newest first… } ]]
+local function queue(keys)
+  local pending = redis.call('LRANGE', keys[1], 0, -1)
+  local reply = { #pending }
+  for _, id in ipairs(pending) do reply[#reply + 1] = id end
+  for _, id in ipairs(redis.call('LRANGE', keys[2], 0, -1)) do reply[#reply + 1] = id end
+  return reply
+end
+
+redis.register_function{ function_name = 'orders_version', callback = version, flags = { 'no-writes' } }
+redis.register_function{ function_name = 'orders_get', callback = get, flags = { 'no-writes' } }
+redis.register_function{ function_name = 'orders_peek', callback = peek, flags = { 'no-writes' } }
+redis.register_function{ function_name = 'orders_user_orders', callback = user_orders, flags = { 'no-writes' } }
+redis.register_function{ function_name = 'orders_user_stats', callback = user_stats, flags = { 'no-writes' } }
+redis.register_function{ function_name = 'orders_queue', callback = queue, flags = { 'no-writes' } }
+redis.register_function('orders_place', place)
+redis.register_function('orders_cancel', cancel)
+redis.register_function('orders_claim', claim)
+redis.register_function('orders_complete', complete)

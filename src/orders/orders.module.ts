@@ -1,0 +1,69 @@
+import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
+import { KeySpace } from '../../libs/redis-atomic/src';
+import { AtomicStrategy, MemoryStoresModule, StrategyContext, strategyProvider } from '../../libs/redis-atomic/src/strategy';
+import { MemoryStock, memoryStockName } from '../inventory/adapters/memory';
+import { MemoryOrderBook, memoryOrderBookName, MemoryOrders } from './adapters/memory';
+import { RedisFunctionsOrders } from './adapters/redis-functions';
+import { RedisTransactionsOrders } from './adapters/redis-transactions';
+import { OrderKeys } from './keys';
+import { OrdersController, UsersController } from './orders.controller';
+import { ORDERS, Orders } from './orders.port';
+import { ValidatedOrders } from './validated-orders';
+
+export interface OrdersModuleOptions {
+  /** functions: one FCALL per change · transactions: WATCH+MULTI · memory: in-process, no Redis. */
+  strategy: AtomicStrategy;
+  /** The shop — the same as InventoryModule's: orders take stock from that shop's inventory. Default `main`. */
+  shop?: string;
+}
+
+export interface OrdersModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory: (...deps: any[]) => OrdersModuleOptions | Promise<OrdersModuleOptions>;
+  inject?: InjectionToken[];
+  /** Mount the HTTP routes (decided at import time, since routes are static). Default true. */
+  http?: boolean;
+}
+
+const ORDERS_OPTIONS = Symbol('ORDERS_OPTIONS');
+
+/**
+ * Binds the ORDERS port to the adapter of the chosen strategy, behind the validation gate. Orders act on the
+ * stock of InventoryModule's shop: in Redis through Inventory's key schema (same hash tag), in memory through
+ * the same MemoryStock (MemoryStores, one per app). The Redis strategies need RedisAtomicModule.forRoot(…).
+ */
+@Module({})
+export class OrdersModule {
+  static forRoot({ http, ...options }: OrdersModuleOptions & { http?: boolean }): DynamicModule {
+    return OrdersModule.forRootAsync({ http, useFactory: () => options });
+  }
+
+  static forRootAsync({ imports = [], useFactory, inject = [], http = true }: OrdersModuleAsyncOptions): DynamicModule {
+    return {
+      module: OrdersModule,
+      imports: [MemoryStoresModule, ...imports],
+      providers: [
+        { provide: ORDERS_OPTIONS, useFactory, inject },
+        strategyProvider(ORDERS, ORDERS_OPTIONS, 'OrdersModule', createOrders),
+      ],
+      controllers: http ? [OrdersController, UsersController] : [],
+      exports: [ORDERS],
+    };
+  }
+}
+
+/** The one switch from strategy to adapter. */
+async function createOrders(options: OrdersModuleOptions, { memory, redis }: StrategyContext): Promise<Orders> {
+  const shop = options.shop ?? 'main';
+  if (options.strategy === 'memory') {
+    const stock = memory.get(memoryStockName(shop), () => new MemoryStock());
+    return new ValidatedOrders(new MemoryOrders(stock, memory.get(memoryOrderBookName(shop), () => new MemoryOrderBook())));
+  }
+  const kernel = redis();
+  const keys = new OrderKeys(new KeySpace(kernel.keyPrefix, shop));
+  if (options.strategy === 'functions') {
+    const library = kernel.libraries.get('orders');
+    await library.prepare(kernel.options.loadFunctions !== false);
+    return new ValidatedOrders(new RedisFunctionsOrders(library, keys));
+  }
+  return new ValidatedOrders(new RedisTransactionsOrders(kernel.client, kernel.watch, keys));
+}

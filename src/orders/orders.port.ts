@@ -1,0 +1,74 @@
+/**
+ * Orders of one shop, placed against its Inventory: each operation is one atomic step across stock, the order,
+ * the user's order set and stats, and the processing queue. Prices and totals are integers in minor units
+ * (cents), quantities integer units, all within Number.MAX_SAFE_INTEGER. Failures are `AtomicError`s whose
+ * `code` is an OrdersErrorCode or a kernel code (VALIDATION_FAILED, CONFLICT, STORE_UNAVAILABLE, …).
+ */
+export const ORDERS = Symbol('ORDERS');
+
+export interface Orders {
+  /**
+   * Checks every line's stock, then decrements it, writes the order (`pending`), adds it to the user's orders
+   * and stats and queues it — all or nothing. No `id` → one is generated. At most 100 lines, no product twice.
+   * ORDER_EXISTS, PRODUCT_NOT_FOUND, OUT_OF_STOCK (first failing line: `index`, `productId`), STATS_LIMIT_EXCEEDED
+   */
+  place(cmd: PlaceOrder): Promise<Order>;
+  /** `pending` → `cancelled`: stock given back, stats reduced, off the queue. ORDER_NOT_FOUND, ORDER_NOT_CANCELLABLE, STOCK_LIMIT_EXCEEDED */
+  cancel(orderId: string): Promise<Order>;
+  /** Moves the oldest pending order to the processing list (`processing`); null when none is pending. */
+  claimNext(): Promise<Order | null>;
+  /** `processing` → `completed`, off the processing list. ORDER_NOT_FOUND, INVALID_TRANSITION */
+  complete(orderId: string): Promise<Order>;
+  /** ORDER_NOT_FOUND */
+  get(orderId: string): Promise<Order>;
+  /** Every order of the user, oldest first (cancelled ones included); [] for an unknown user. */
+  listByUser(userId: string): Promise<Order[]>;
+  /** Counts and sums over the user's non-cancelled orders; zeros for an unknown user. */
+  userStats(userId: string): Promise<UserStats>;
+  /** The queue's two lists, oldest first: claims of a crashed worker stay visible under `processing`. */
+  queue(): Promise<OrderQueue>;
+}
+
+export type OrdersErrorCode =
+  | 'ORDER_EXISTS' | 'ORDER_NOT_FOUND' | 'ORDER_NOT_CANCELLABLE' | 'INVALID_TRANSITION'
+  | 'PRODUCT_NOT_FOUND' | 'OUT_OF_STOCK' | 'STOCK_LIMIT_EXCEEDED' | 'STATS_LIMIT_EXCEEDED';
+
+export interface PlaceOrder {
+  /** Must match the id allowlist; generated when absent. */
+  id?: string;
+  userId: string;
+  /** 1..100 lines, each product at most once. */
+  items: OrderLine[];
+}
+
+export interface OrderLine {
+  productId: string;
+  /** > 0 */
+  quantity: number;
+  /** >= 0, minor units */
+  unitPrice: number;
+}
+
+export type OrderStatus = 'pending' | 'processing' | 'completed' | 'cancelled';
+
+export interface Order {
+  id: string;
+  userId: string;
+  items: OrderLine[];
+  /** Sum of quantity × unitPrice, minor units. */
+  total: number;
+  status: OrderStatus;
+  /** Server time of placement (ISO 8601). */
+  createdAt: string;
+}
+
+export interface UserStats {
+  userId: string;
+  totalOrders: number;
+  totalSpent: number;
+}
+
+export interface OrderQueue {
+  pending: string[];
+  processing: string[];
+}
