@@ -3,6 +3,8 @@ import { RedisAtomicModule } from '../libs/redis-atomic/src';
 import { AccountsModule } from './accounts/accounts.module';
 import { AppConfig } from './config';
 import { HEALTH_STRATEGY, HealthController } from './health/health.controller';
+import { InventoryModule } from './inventory/inventory.module';
+import { OrdersModule } from './orders/orders.module';
 
 @Module({})
 export class AppModule {
@@ -18,6 +20,9 @@ export class AppModule {
           maxBatch: config.maxBatch,
           historyLimit: config.historyLimit,
         }),
+        // One shop for both: orders take stock from this inventory in the same atomic step.
+        InventoryModule.forRoot({ strategy: config.strategy, shop: config.shop }),
+        OrdersModule.forRoot({ strategy: config.strategy, shop: config.shop }),
       ],
       controllers: [HealthController],
       providers: [{ provide: HEALTH_STRATEGY, useValue: config.strategy }],

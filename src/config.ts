@@ -6,6 +6,8 @@ export interface AppConfig {
   strategy: AtomicStrategy;
   redis: { url: string; username?: string; password?: string; tls: boolean };
   ledger: string;
+  /** The shop of Inventory and Orders: one hash tag for both (orders take stock atomically). */
+  shop: string;
   maxBatch: number;
   historyLimit: number;
 }
@@ -25,6 +27,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       tls: env.REDIS_TLS === 'true',
     },
     ledger: env.LEDGER ?? 'main',
+    shop: env.SHOP ?? 'main',
     maxBatch: integer(env, 'MAX_BATCH', 1000),
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000),
   };
