@@ -49,6 +49,14 @@ describe('architecture', () => {
     for (const port of ports) expect({ port: rel(port), imports: imports(port) }).toEqual({ port: rel(port), imports: [] });
   });
 
+  it('lets Orders build on Inventory (its key schema and stock), never the reverse', () => {
+    const inventory = src.filter((f) => rel(f).startsWith('src/inventory/'));
+    expect(inventory.length).toBeGreaterThan(0);
+    const offenders = inventory.filter((f) => imports(f).some((i) => join(f, '..', i).startsWith(join(root, 'src', 'orders'))));
+    expect(offenders.map(rel)).toEqual([]);
+    expect(imports(join(root, 'src', 'orders', 'keys.ts'))).toContain('../inventory/keys');
+  });
+
   it('prefixes every Lua function with its library name (function names are global in Redis)', () => {
     const dir = join(root, 'lua');
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.lua'))) {
