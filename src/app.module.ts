@@ -19,6 +19,7 @@ export class AppModule {
           ledger: config.ledger,
           maxBatch: config.maxBatch,
           historyLimit: config.historyLimit,
+          idempotencyTtlSeconds: config.idempotencyTtlSeconds,
         }),
         // One shop for both: orders take stock from this inventory in the same atomic step.
         InventoryModule.forRoot({ strategy: config.strategy, shop: config.shop }),

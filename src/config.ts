@@ -10,6 +10,7 @@ export interface AppConfig {
   shop: string;
   maxBatch: number;
   historyLimit: number;
+  idempotencyTtlSeconds: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -30,6 +31,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     shop: env.SHOP ?? 'main',
     maxBatch: integer(env, 'MAX_BATCH', 1000),
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000),
+    idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400),
   };
 }
 
