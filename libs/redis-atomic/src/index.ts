@@ -6,3 +6,4 @@ export * from './redis-atomic.module';
 export * from './transactions';
 export * from './key-locks';
 export * from './idempotency';
+export * from './idempotent-steps';

@@ -1,8 +1,8 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import {
-  AtomicError, decodeRedisError, encodeRecord, execMulti, IdempotentCall, idempotentCall, KernelErrorCode, markReplayed,
-  operationId, replayRecord, WatchPlan, WatchRunner,
+  AtomicError, decodeRedisError, execMulti, IdempotentCall, idempotentCall, IdempotentDecision, idempotentWatch, KernelErrorCode,
+  operationId, WatchPlan, WatchRunner,
 } from '../../../libs/redis-atomic/src';
 import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
@@ -13,7 +13,7 @@ import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers,
 import { toAccount, toBalance, toReceipts } from './replies';
 
 /** A decision taken on fresh reads: the writes and the reply values (lua/accounts.lua's layout), or a failure. */
-type Decision = { error: AtomicError } | { values: unknown[]; write: (m: ChainableCommander) => void };
+type Decision = IdempotentDecision;
 
 /**
  * MULTI/EXEC from the client, with the weakest mechanism that is still correct per operation:
@@ -145,35 +145,10 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
       (values) => pick(toReceipts(cmds, transferIds, values)));
   }
 
-  /**
-   * One WATCH transaction: watch `keys` (and the idempotency record), read, decide, then MULTI the writes — with
-   * the record of the outcome, success or business failure, in the same MULTI. A record already there is replayed.
-   */
+  /** One WATCH transaction with the idempotency record watched, read and written in it (see idempotent-steps.ts). */
   private transact<R, T>(call: IdempotentCall | undefined, keys: string[], read: (c: Redis) => Promise<R>,
     decide: (data: R) => Decision, decode: (values: unknown[]) => T): Promise<T> {
-    const record = call && this.keys.record(call.digest);
-    return this.watch.run(record ? [...keys, record] : keys, async (connection): Promise<WatchPlan<T>> => {
-      const [stored, data] = await Promise.all([record ? connection.get(record) : null, read(connection)]);
-      if (call && stored !== null) {
-        const replay = replayRecord(call, stored);
-        return 'error' in replay ? { fail: replay.error } : { value: markReplayed(decode(replay.values)) };
-      }
-      const decision = decide(data);
-      const save = (m: ChainableCommander, outcome: Parameters<typeof encodeRecord>[1]) => {
-        if (call) m.set(record!, encodeRecord(call, outcome), 'EX', call.ttlSeconds);
-      };
-      if ('error' in decision) {
-        if (!call) return { fail: decision.error };
-        return { write: (m) => save(m, decision), result: () => { throw decision.error; } };
-      }
-      return {
-        write: (m) => {
-          decision.write(m);
-          save(m, decision);
-        },
-        result: () => decode(decision.values),
-      };
-    });
+    return idempotentWatch(this.watch, { call, recordKey: (digest) => this.keys.record(digest), keys, read, decide, decode });
   }
 
   private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {
