@@ -2,7 +2,9 @@
 --[[
   Inventory of one shop: every function is one atomic step on the shop's hash slot.
 
-  Stock   ZSET   {<shop>}:inventory:stock   member = product id, score = stock
+  Stock   ZSET    {<shop>}:inventory:stock      member = product id, score = stock
+  Record  STRING  {<shop>}:shop-idem:<digest>   an idempotency record (below), with a TTL; the shop's writes —
+                                                Inventory's and Orders' (lua/orders.lua) — share this key space
 
   Scores are doubles: integers are exact below 2^53, so stock stays within [0, 2^53 - 1] and every increase is
   checked against that bound before it is written (ZINCRBY of integers below 2^53 is then exact).
@@ -11,7 +13,7 @@
   lua/orders.lua reads and writes the same sorted set (placing and cancelling orders).
 ]]
 
-local LIBRARY_VERSION = '1'
+local LIBRARY_VERSION = '2'
 local MAX_SAFE = 9007199254740991
 
 -- `CODE {json}`. Numbers are written with %d: cjson keeps only 14 significant digits, stock needs 16.
@@ -56,6 +58,56 @@ local function read_stock(key, product)
   return stock
 end
 
+--[[ Idempotency (the same wrapper as lua/accounts.lua's and lua/orders.lua's: keep them identical) —
+  every write function takes two leading ARGV and an optional trailing KEY:
+  ARGV[1] request fingerprint ('' = no idempotency key)   ARGV[2] record TTL in seconds
+  KEYS[last] the record (only with a fingerprint; same hash tag as the operation's keys)
+  A record with this fingerprint: its outcome is replayed and nothing else runs; with another fingerprint:
+  IDEMPOTENCY_KEY_MISMATCH. Otherwise the operation runs and its outcome — success or business failure — is
+  stored in the same atomic step:  <fingerprint>|o|<reply values joined by ','>  or  <fingerprint>|e|<error>
+  Reply of every write function: { replayed (0 or 1), <the operation's reply…> }; a replayed error carries
+  "replayed":1 in its details. The header of each function below lists its ARGV after these two. ]]
+local function replay(record, fingerprint)
+  local stored, kind, payload = string.match(record, '^([^|]*)|(%a)|(.*)$')
+  if stored ~= fingerprint then
+    return fail('IDEMPOTENCY_KEY_MISMATCH', { message = 'this Idempotency-Key was used with a different request' })
+  end
+  if kind == 'e' then return redis.error_reply((string.gsub(payload, ' {', ' {"replayed":1,', 1))) end
+  local reply = { 1 }
+  for value in string.gmatch(payload, '[^,]+') do reply[#reply + 1] = value end
+  return reply
+end
+
+local function outcome(reply)
+  if reply.err then return 'e|' .. reply.err end
+  local values = {}
+  for i, value in ipairs(reply) do values[i] = type(value) == 'number' and string.format('%d', value) or value end
+  return 'o|' .. table.concat(values, ',')
+end
+
+local function idempotent(operation)
+  return function(keys, args)
+    local fingerprint, own_keys, own_args = args[1], keys, {}
+    for i = 3, #args do own_args[i - 2] = args[i] end
+    if fingerprint == '' then
+      local reply = operation(own_keys, own_args)
+      if reply.err then return reply end
+      table.insert(reply, 1, 0)
+      return reply
+    end
+    local record_key = keys[#keys]
+    local record = redis.call('GET', record_key)
+    if record then return replay(record, fingerprint) end
+    own_keys = {}
+    for i = 1, #keys - 1 do own_keys[i] = keys[i] end
+    local reply = operation(own_keys, own_args) -- a raised error (STORE_CORRUPTED) wrote nothing and is not stored
+    redis.call('SET', record_key, fingerprint .. '|' .. outcome(reply), 'EX', args[2])
+    if reply.err then return reply end
+    table.insert(reply, 1, 0)
+    return reply
+  end
+end
+
 --[[ inventory_version  (no-writes)
   Reply: the library version string; the loader compares it with this file. ]]
 local function version()
@@ -65,17 +117,17 @@ end
 --[[ inventory_set_stock
   KEYS[1] stock
   ARGV[1] product id   ARGV[2] stock (integer in [0, 2^53))
-  Reply: the stock ]]
+  Reply: { stock }   (write functions: see Idempotency above) ]]
 local function set_stock(keys, args)
   check_type(keys[1], 'zset')
   redis.call('ZADD', keys[1], args[2], args[1])
-  return tonumber(args[2])
+  return { tonumber(args[2]) }
 end
 
 --[[ inventory_restock
   KEYS[1] stock
   ARGV[1] product id   ARGV[2] quantity (> 0)
-  Reply: the stock after  — or PRODUCT_NOT_FOUND / STOCK_LIMIT_EXCEEDED ]]
+  Reply: { stock after }  — or PRODUCT_NOT_FOUND / STOCK_LIMIT_EXCEEDED ]]
 local function restock(keys, args)
   local product, quantity = args[1], tonumber(args[2])
   local stock = read_stock(keys[1], product)
@@ -84,7 +136,7 @@ local function restock(keys, args)
     return fail('STOCK_LIMIT_EXCEEDED', { message = 'stock would exceed the largest safe integer', productId = product,
       stock = stock, quantity = quantity })
   end
-  return tonumber(redis.call('ZINCRBY', keys[1], args[2], product))
+  return { tonumber(redis.call('ZINCRBY', keys[1], args[2], product)) }
 end
 
 --[[ inventory_get  (no-writes)
@@ -114,5 +166,5 @@ end
 redis.register_function{ function_name = 'inventory_version', callback = version, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'inventory_get', callback = get, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'inventory_low_stock', callback = low_stock, flags = { 'no-writes' } }
-redis.register_function('inventory_set_stock', set_stock)
-redis.register_function('inventory_restock', restock)
+redis.register_function('inventory_set_stock', idempotent(set_stock))
+redis.register_function('inventory_restock', idempotent(restock))

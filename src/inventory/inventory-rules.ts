@@ -1,5 +1,5 @@
-import { AtomicError, assertId, validationFailed } from '../../libs/redis-atomic/src';
-import type { InventoryErrorCode } from './inventory.port';
+import { AtomicError, assertId, assertIdempotencyKey, validationFailed } from '../../libs/redis-atomic/src';
+import type { InventoryErrorCode, WriteOptions } from './inventory.port';
 
 /**
  * The Inventory's rules in plain TypeScript: input validation (shared by every adapter, so bad input never
@@ -21,6 +21,21 @@ export function assertCount(value: unknown, field: string, min: number): asserts
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
     throw validationFailed(`${field} must be an integer from ${min} to ${MAX_STOCK}`, { field });
   }
+}
+
+/**
+ * The normalized request an idempotency fingerprint is taken of — the same in every adapter, so a record means
+ * the same thing whichever strategy wrote it. Names differ from Orders' (the shop's key space is shared).
+ */
+export const requestOf = {
+  setStock: (productId: string, stock: number) => ['setStock', productId, stock],
+  restock: (productId: string, quantity: number) => ['restock', productId, quantity],
+};
+
+/** The write options as adapters get them: a checked key, nothing else carried over (Orders' gate uses it too). */
+export function checkWriteOptions(options: WriteOptions | undefined): WriteOptions {
+  assertIdempotencyKey(options?.idempotencyKey);
+  return { idempotencyKey: options?.idempotencyKey };
 }
 
 export function checkSetStock(productId: string, stock: number): void {

@@ -1,21 +1,24 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
 import { INVENTORY, Inventory } from './inventory.port';
 import { RestockDto, SetStockDto } from './dto/stock.dto';
 
-/** Ids in paths and the query's numbers are checked by the port (ValidatedInventory): bad ones are a 400. */
+/**
+ * Ids in paths, the query's numbers and the Idempotency-Key header are checked by the port (ValidatedInventory):
+ * bad ones are a 400 before Redis is asked.
+ */
 @Controller('inventory')
 export class InventoryController {
   constructor(@Inject(INVENTORY) private readonly inventory: Inventory) {}
 
   @Put(':productId')
-  setStock(@Param('productId') productId: string, @Body() { stock }: SetStockDto) {
-    return this.inventory.setStock(productId, stock);
+  setStock(@Param('productId') productId: string, @Body() { stock }: SetStockDto, @Headers('idempotency-key') idempotencyKey?: string) {
+    return this.inventory.setStock(productId, stock, { idempotencyKey });
   }
 
   @Post(':productId/restock')
   @HttpCode(200)
-  restock(@Param('productId') productId: string, @Body() { quantity }: RestockDto) {
-    return this.inventory.restock(productId, quantity);
+  restock(@Param('productId') productId: string, @Body() { quantity }: RestockDto, @Headers('idempotency-key') idempotencyKey?: string) {
+    return this.inventory.restock(productId, quantity, { idempotencyKey });
   }
 
   @Get(':productId')

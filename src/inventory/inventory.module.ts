@@ -1,7 +1,7 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
-import { KeySpace } from '../../libs/redis-atomic/src';
+import { IdempotencyOptions, KeySpace, MemoryIdempotency } from '../../libs/redis-atomic/src';
 import { AtomicStrategy, MemoryStoresModule, StrategyContext, strategyProvider } from '../../libs/redis-atomic/src/strategy';
-import { MemoryInventory, MemoryStock, memoryStockName } from './adapters/memory';
+import { memoryShopRecordsName, MemoryInventory, MemoryStock, memoryStockName } from './adapters/memory';
 import { RedisFunctionsInventory } from './adapters/redis-functions';
 import { RedisTransactionsInventory } from './adapters/redis-transactions';
 import { INVENTORY, Inventory } from './inventory.port';
@@ -17,6 +17,8 @@ export interface InventoryModuleOptions {
    * sharding. OrdersModule must be given the same shop. Default `main`.
    */
   shop?: string;
+  /** How long idempotency records are kept, in seconds (an integer >= 1). Default 86400. */
+  idempotencyTtlSeconds?: number;
 }
 
 export interface InventoryModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -55,15 +57,26 @@ export class InventoryModule {
 /** The one switch from strategy to adapter. */
 async function createInventory(options: InventoryModuleOptions, { memory, redis }: StrategyContext): Promise<Inventory> {
   const shop = options.shop ?? 'main';
+  const idempotency = shopIdempotency('InventoryModule', options.idempotencyTtlSeconds);
   if (options.strategy === 'memory') {
-    return new ValidatedInventory(new MemoryInventory(memory.get(memoryStockName(shop), () => new MemoryStock())));
+    const stock = memory.get(memoryStockName(shop), () => new MemoryStock());
+    const records = memory.get(memoryShopRecordsName(shop), () => new MemoryIdempotency());
+    return new ValidatedInventory(new MemoryInventory(stock, records, shop, idempotency));
   }
   const kernel = redis();
   const keys = new InventoryKeys(new KeySpace(kernel.keyPrefix, shop));
   if (options.strategy === 'functions') {
     const library = kernel.libraries.get('inventory');
     await library.prepare(kernel.options.loadFunctions !== false);
-    return new ValidatedInventory(new RedisFunctionsInventory(library, keys));
+    return new ValidatedInventory(new RedisFunctionsInventory(library, keys, idempotency));
   }
-  return new ValidatedInventory(new RedisTransactionsInventory(kernel.client, kernel.watch, keys));
+  return new ValidatedInventory(new RedisTransactionsInventory(kernel.client, kernel.watch, keys, idempotency));
+}
+
+/** The records' TTL option of a shop module (Inventory's and Orders'): an integer, since it becomes `SET … EX`. */
+export function shopIdempotency(moduleName: string, ttlSeconds = 86_400): IdempotencyOptions {
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1) {
+    throw new Error(`${moduleName} idempotencyTtlSeconds must be an integer >= 1 (got ${String(ttlSeconds)})`);
+  }
+  return { ttlSeconds };
 }

@@ -7,9 +7,9 @@ export const INVENTORY = Symbol('INVENTORY');
 
 export interface Inventory {
   /** Creates the product or overwrites its stock (>= 0). */
-  setStock(productId: string, stock: number): Promise<StockLevel>;
+  setStock(productId: string, stock: number, options?: WriteOptions): Promise<StockLevel>;
   /** Adds `quantity` (> 0) to an existing product. PRODUCT_NOT_FOUND, STOCK_LIMIT_EXCEEDED */
-  restock(productId: string, quantity: number): Promise<StockLevel>;
+  restock(productId: string, quantity: number, options?: WriteOptions): Promise<StockLevel>;
   /** PRODUCT_NOT_FOUND */
   get(productId: string): Promise<StockLevel>;
   /**
@@ -20,6 +20,17 @@ export interface Inventory {
 }
 
 export type InventoryErrorCode = 'PRODUCT_NOT_FOUND' | 'STOCK_LIMIT_EXCEEDED';
+
+/** The same options as every write of this library (repeated here: a port imports nothing). */
+export interface WriteOptions {
+  /**
+   * 1–255 printable ASCII. The first outcome under a key — result or business failure — is stored in the same
+   * atomic step as the effect and replayed to every retry (the replay is marked: `isReplayed(result)`,
+   * `error.replayed`); the same key with a different request fails with IDEMPOTENCY_KEY_MISMATCH. Keys are per
+   * shop and shared by Inventory and Orders: a key used for a restock cannot be reused for an order.
+   */
+  idempotencyKey?: string;
+}
 
 export interface StockLevel {
   productId: string;

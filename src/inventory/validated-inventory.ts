@@ -1,22 +1,23 @@
 import { assertId } from '../../libs/redis-atomic/src';
-import type { Inventory, StockLevel } from './inventory.port';
-import { checkLowStock, checkRestock, checkSetStock } from './inventory-rules';
+import type { Inventory, StockLevel, WriteOptions } from './inventory.port';
+import { checkLowStock, checkRestock, checkSetStock, checkWriteOptions } from './inventory-rules';
 
 /**
  * The one gate every Inventory adapter sits behind (bound in InventoryModule): input that breaks a rule
- * rejects with VALIDATION_FAILED before any adapter — and so before Redis — sees it.
+ * rejects with VALIDATION_FAILED before any adapter — and so before Redis — sees it (a bad Idempotency-Key too;
+ * such failures are never recorded under the key).
  */
 export class ValidatedInventory implements Inventory {
   constructor(private readonly inner: Inventory) {}
 
-  async setStock(productId: string, stock: number): Promise<StockLevel> {
+  async setStock(productId: string, stock: number, options?: WriteOptions): Promise<StockLevel> {
     checkSetStock(productId, stock);
-    return this.inner.setStock(productId, stock);
+    return this.inner.setStock(productId, stock, checkWriteOptions(options));
   }
 
-  async restock(productId: string, quantity: number): Promise<StockLevel> {
+  async restock(productId: string, quantity: number, options?: WriteOptions): Promise<StockLevel> {
     checkRestock(productId, quantity);
-    return this.inner.restock(productId, quantity);
+    return this.inner.restock(productId, quantity, checkWriteOptions(options));
   }
 
   async get(productId: string): Promise<StockLevel> {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { isReplayed } from '../../libs/redis-atomic/src';
 import type { Inventory } from '../../src/inventory/inventory.port';
 import type { ShopFixture } from '../support/shop-fixture';
 
@@ -132,6 +134,116 @@ export function inventoryContract(makeFixture: () => Promise<ShopFixture>): void
       [-1, 10], [1.5, 10], [MAX + 1, 10], [NaN, 10], [10, 0], [10, 1001], [10, 2.5], [10, NaN],
     ])('refuses below=%p limit=%p with VALIDATION_FAILED', async (below, limit) => {
       await expect(inventory.lowStock(below, limit)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    });
+  });
+
+  describe('idempotency keys', () => {
+    /** Any printable ASCII is a key; unique per call so tests never share one. */
+    const key = () => `key ${randomBytes(4).toString('hex')} ~!@#$%^&*(){}[]:;"'<>,.?/|\\`;
+    const k = (idempotencyKey: string) => ({ idempotencyKey });
+
+    it('setStock: a retry replays the first result and writes nothing, even after the stock moved on', async () => {
+      const key1 = key();
+      const first = await inventory.setStock('p1', 5, k(key1));
+      expect(first).toEqual({ productId: 'p1', stock: 5 });
+      expect(isReplayed(first)).toBe(false);
+      await inventory.setStock('p1', 9); // another writer, without a key
+      const after = await snapshot();
+      const again = await inventory.setStock('p1', 5, k(key1));
+      expect(again).toEqual(first);
+      expect(isReplayed(again)).toBe(true);
+      expect(await snapshot()).toEqual(after); // still 9: the retry was not a second effect
+      await expect(inventory.get('p1')).resolves.toEqual({ productId: 'p1', stock: 9 });
+    });
+
+    it('restock: a retry replays the first result and adds nothing', async () => {
+      await inventory.setStock('p1', 5);
+      const key1 = key();
+      const first = await inventory.restock('p1', 7, k(key1));
+      expect(first).toEqual({ productId: 'p1', stock: 12 });
+      expect(isReplayed(first)).toBe(false);
+      const after = await snapshot();
+      for (let retry = 0; retry < 3; retry++) {
+        const again = await inventory.restock('p1', 7, k(key1));
+        expect(again).toEqual(first);
+        expect(isReplayed(again)).toBe(true);
+      }
+      expect(await snapshot()).toEqual(after);
+      await expect(inventory.restock('p1', 7)).resolves.toEqual({ productId: 'p1', stock: 19 }); // the control: no key, a second effect
+    });
+
+    it('refuses the same key with a different request (other quantity, product or operation), writing nothing', async () => {
+      await inventory.setStock('p1', 5);
+      await inventory.setStock('p2', 5);
+      const key1 = key();
+      await inventory.restock('p1', 7, k(key1));
+      for (const other of [
+        () => inventory.restock('p1', 8, k(key1)),
+        () => inventory.restock('p2', 7, k(key1)),
+        () => inventory.setStock('p1', 7, k(key1)),
+      ]) {
+        await expectRejectedUnchanged(other, 'IDEMPOTENCY_KEY_MISMATCH');
+      }
+      await expect(inventory.restock('p1', 7, k(key1))).resolves.toEqual({ productId: 'p1', stock: 12 }); // still the first
+    });
+
+    it('stores and replays a business rejection (PRODUCT_NOT_FOUND, STOCK_LIMIT_EXCEEDED), even once it would succeed', async () => {
+      const [ghostKey, limitKey] = [key(), key()];
+      const ghost = await inventory.restock('ghost', 5, k(ghostKey)).catch((e) => e);
+      expect(ghost).toMatchObject({ code: 'PRODUCT_NOT_FOUND', replayed: false, details: { productId: 'ghost' } });
+      await inventory.setStock('ghost', 1); // now it would pass…
+      const replayed = await inventory.restock('ghost', 5, k(ghostKey)).catch((e) => e);
+      expect(replayed).toMatchObject({ code: 'PRODUCT_NOT_FOUND', replayed: true, message: ghost.message, details: ghost.details });
+      await expect(inventory.get('ghost')).resolves.toEqual({ productId: 'ghost', stock: 1 }); // …but the key keeps its outcome
+
+      await inventory.setStock('big', MAX);
+      const limit = await inventory.restock('big', 1, k(limitKey)).catch((e) => e);
+      expect(limit).toMatchObject({ code: 'STOCK_LIMIT_EXCEEDED', replayed: false, details: { productId: 'big', stock: MAX, quantity: 1 } });
+      await inventory.setStock('big', 0);
+      const before = await snapshot();
+      await expect(inventory.restock('big', 1, k(limitKey))).rejects
+        .toMatchObject({ code: 'STOCK_LIMIT_EXCEEDED', replayed: true, details: limit.details });
+      expect(await snapshot()).toEqual(before);
+    });
+
+    it('does not store validation failures: the key stays free for the corrected request', async () => {
+      await inventory.setStock('p1', 5);
+      const key1 = key();
+      await expectRejectedUnchanged(() => inventory.restock('p1', 0, k(key1)), 'VALIDATION_FAILED');
+      await expectRejectedUnchanged(() => inventory.setStock('p:1', 3, k(key1)), 'VALIDATION_FAILED');
+      const corrected = await inventory.restock('p1', 1, k(key1));
+      expect(corrected).toEqual({ productId: 'p1', stock: 6 });
+      expect(isReplayed(corrected)).toBe(false);
+    });
+
+    it.each([
+      ['empty', ''], ['256 characters', 'x'.repeat(256)], ['non-ASCII', 'café'], ['a newline', 'a\nb'], ['a tab', 'tab\there'],
+      ['not a string', 42 as unknown as string],
+    ])('refuses a key that is %s, writing nothing', async (_, bad) => {
+      await inventory.setStock('p1', 5);
+      await expectRejectedUnchanged(() => inventory.restock('p1', 1, k(bad)), 'VALIDATION_FAILED', { field: 'idempotencyKey' });
+      await expectRejectedUnchanged(() => inventory.setStock('p1', 1, k(bad)), 'VALIDATION_FAILED', { field: 'idempotencyKey' });
+    });
+
+    it('applies ten concurrent restocks with one key exactly once; the others replay it', async () => {
+      await inventory.setStock('p1', 5);
+      const key1 = key();
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () => inventory.restock('p1', 3, k(key1)).catch((e) => e)));
+      const levels = outcomes.filter((o) => !(o instanceof Error));
+      expect(outcomes.filter((o) => o instanceof Error).every((e) => (e as { code?: string }).code === 'IDEMPOTENCY_KEY_IN_PROGRESS')).toBe(true);
+      for (const level of levels) expect(level).toEqual({ productId: 'p1', stock: 8 });
+      expect(levels.filter((level) => !isReplayed(level))).toHaveLength(1);
+      await expect(inventory.get('p1')).resolves.toEqual({ productId: 'p1', stock: 8 });
+    });
+
+    it('keeps the record in the shop\'s hash slot with the default TTL (Redis)', async () => {
+      if (!fixture.client) return;
+      await inventory.setStock('p1', 5, k(key()));
+      const records = await fixture.client.keys(`ra:{${fixture.shop}}:shop-idem:*`);
+      expect(records).toEqual([expect.stringMatching(/:shop-idem:[0-9a-f]{40}$/)]);
+      const ttl = await fixture.client.ttl(records[0]);
+      expect(ttl).toBeGreaterThan(86_400 - 5);
+      expect(ttl).toBeLessThanOrEqual(86_400);
     });
   });
 }

@@ -3,6 +3,13 @@ import type { StockLevel } from '../inventory.port';
 
 /** Decoding shared by both Redis adapters (and by Orders' ones, which read the same sorted set). */
 
+/**
+ * The reply values of lua/inventory.lua's write functions (after the `replayed` flag): set_stock and restock
+ * answer `{ stock }`. The transactions adapter stores its idempotency records in the same layout, so both
+ * adapters replay each other's records. Values arrive as integers (fresh) or strings (replayed): hence Number().
+ */
+export const toLevel = (productId: string, [stock]: unknown[]): StockLevel => ({ productId, stock: Number(stock) });
+
 /** A score as Redis writes an integral double: '0' or -?[1-9]\d* (Number() alone accepts '1e3', ' 5', '0x10'). */
 const INTEGER = /^(0|-?[1-9]\d{0,15})$/;
 
