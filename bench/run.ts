@@ -52,10 +52,14 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     platform: `${process.platform} ${process.arch}`,
-    commit: git(root),
+    commit: git(root, ['rev-parse', '--short', 'HEAD'])?.trim(),
+    // Paths that differ from that commit (the code measured is the working tree's), bench/results aside.
+    uncommitted: git(root, ['status', '--porcelain'])?.split('\n').filter((l) => l.trim() && !l.includes('bench/results/'))
+      .map((l) => l.slice(3)),
   };
   console.log(`redis-atomic bench${quick ? ' (quick)' : ''} — node ${env.node}, redis ${env.redis}, ${env.cpus} CPUs, ` +
-    `private redis-server on :${server.port}`);
+    `private redis-server on :${server.port} · commit ${env.commit ?? '?'}` +
+    `${env.uncommitted?.length ? ` + ${env.uncommitted.length} uncommitted paths` : ''}`);
   console.log(`  ${'scenario'.padEnd(11)} ${'name'.padEnd(44)} ${'ops/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  notes`);
 
   const timings: Record<string, number> = {};
@@ -92,9 +96,9 @@ async function main(): Promise<void> {
     `(budget ${budgetMs / 1000} s${totalMs > budgetMs ? ', EXCEEDED' : ''})`);
 }
 
-function git(root: string): string | undefined {
+function git(root: string, args: string[]): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     return undefined;
   }

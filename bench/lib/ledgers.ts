@@ -1,5 +1,7 @@
 import { Test } from '@nestjs/testing';
 import type Redis from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KeySpace, RedisAtomicModule, RedisAtomicOptions } from '../../libs/redis-atomic/src';
 import { AccountsModule, AtomicStrategy } from '../../src/accounts/accounts.module';
 import { ACCOUNTS_LEDGER, AccountsLedger, Transfer } from '../../src/accounts/accounts.port';
@@ -47,6 +49,34 @@ export async function populate(client: Redis, ledger: string, ids: readonly stri
     }
     await Promise.all(pipelines);
   }
+}
+
+/** Loads bench/minimal.lua (library bench_minimal: the floor, the ablation ladder, the previous stream design). */
+export async function loadBenchLibrary(client: Redis): Promise<void> {
+  await client.call('FUNCTION', 'LOAD', 'REPLACE', readFileSync(join(__dirname, '..', 'minimal.lua'), 'utf8'));
+}
+
+/**
+ * The ARGV lua/accounts.lua's write functions take before their own: none up to library version 3; from
+ * version 4, the idempotency pair (fingerprint '' = no idempotency key, record TTL), as the functions adapter
+ * sends it without a key. Found by one accounts_transfer on two scratch accounts (a wrong layout fails in
+ * its checks, before any write), so the bench's bare FCALLs match whichever version is loaded.
+ */
+export async function writeArgvPrefix(client: Redis): Promise<(string | number)[]> {
+  const ledger = 'argv-probe';
+  const keys = accountKeys(ledger);
+  await populate(client, ledger, ['p0', 'p1']);
+  const reasons: string[] = [];
+  for (const prefix of [[], ['', 0]]) {
+    try {
+      await client.call('FCALL', 'accounts_transfer', 4, keys.account('p0'), keys.account('p1'), keys.history('p0'), keys.history('p1'),
+        ...prefix, 1, '', 'probe', 1000, 'p0', 'p1');
+      return prefix;
+    } catch (err) {
+      reasons.push((err as Error).message);
+    }
+  }
+  throw new Error(`accounts_transfer takes neither ARGV layout the bench knows: ${reasons.join(' / ')}`);
 }
 
 /** Opens accounts through the port (for the memory strategy, which has no Redis to populate). */

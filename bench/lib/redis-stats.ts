@@ -17,6 +17,8 @@ export interface CommandStat {
   calls: number;
   usec: number;
   usecPerCall: number;
+  /** Calls that returned an error (Redis 7: failed_calls). */
+  failedCalls?: number;
 }
 
 /** `INFO commandstats` as { fcall: {calls, usec, usecPerCall}, … }; commands run inside Lua are counted too. */
@@ -28,6 +30,7 @@ export async function commandStats(client: Redis): Promise<Record<string, Comman
       calls: Number(fields.calls),
       usec: Number(fields.usec),
       usecPerCall: Number(fields.usec_per_call),
+      failedCalls: fields.failed_calls === undefined ? undefined : Number(fields.failed_calls),
     };
   }
   return stats;

@@ -7,9 +7,10 @@ import { closedLoop, LoadResult } from '../lib/measure';
  * 4. PostgreSQL: the same transfer workload (amount 1 between two random accounts) with `pg` on
  * 127.0.0.1:5432, database `test`: BEGIN; SELECT … FOR UPDATE of both rows in id order; two UPDATEs; COMMIT,
  * on a pool sized like the concurrency. Compared with the functions strategy measured right before, at the
- * same concurrency, same accounts. PostgreSQL writes no history here (ours writes two stream entries), and
- * commits are durable (synchronous_commit on) while the bench Redis persists nothing: a `synchronous_commit
- * = off` row shows how much of the gap is the WAL flush. Unreachable PostgreSQL → one row saying so.
+ * same concurrency, same accounts. PostgreSQL writes no history here (ours pushes one entry on each account's
+ * capped history list), and commits are durable (synchronous_commit on) while the bench Redis persists
+ * nothing: a `synchronous_commit = off` row shows how much of the gap is the WAL flush. Unreachable
+ * PostgreSQL → one row saying so.
  */
 const SCENARIO = 'postgres';
 const TABLE = 'bench_accounts';

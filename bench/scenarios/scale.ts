@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type Redis from 'ioredis';
+import { RedisServer } from '../../libs/redis-atomic/src/testing';
 import type { Transfer } from '../../src/accounts/accounts.port';
 import { BenchContext, loadOptions } from '../lib/context';
-import { accountIds, accountKeys, BenchLedger, benchLedger, populate, randomTransfer } from '../lib/ledgers';
+import { accountIds, accountKeys, BenchLedger, benchLedger, loadBenchLibrary, populate, randomTransfer } from '../lib/ledgers';
+import { sleep } from '../lib/measure';
 import { abbaOnServer, CommandStat, innerSummary, loadOnServer, ServerLoadResult, usedMemory } from '../lib/redis-stats';
 
 /**
@@ -11,12 +15,15 @@ import { abbaOnServer, CommandStat, innerSummary, loadOnServer, ServerLoadResult
  *  - keyspace size: transfers among 1k vs 1M accounts (100k in --quick), populated with pipelined HSET in
  *    the layout of lua/accounts.lua, A B B A;
  *  - memory (INFO memory used_memory deltas): per account (the populate) and per history entry (first
- *    entry of an account apart from the following ones; entries counted with XLEN).
+ *    entry of an account apart from the following ones; entries counted with LLEN), with the previous
+ *    design (a stream per account, bench/minimal.lua bench_streams_exact) measured the same way, both on
+ *    a fresh redis-server of their own.
  */
 const SCENARIO = 'scale';
 
 export async function scale(ctx: BenchContext): Promise<void> {
   await batchSizes(ctx);
+  await historyMemory(ctx);
   await keyspaceSize(ctx);
 }
 
@@ -59,7 +66,7 @@ async function batchSizes(ctx: BenchContext): Promise<void> {
   }
 }
 
-/** Commandstats scaled to one transfer of a batch of n (so "xadd 2×…" reads per transfer). */
+/** Commandstats scaled to one transfer of a batch of n (so "lpush 2×…" reads per transfer). */
 function perTransfer(commands: Record<string, CommandStat>, n: number): Record<string, CommandStat> {
   return Object.fromEntries(Object.entries(commands).map(([name, s]) => [name, { ...s, calls: name === 'fcall' ? s.calls * n : s.calls }]));
 }
@@ -84,10 +91,7 @@ async function keyspaceSize(ctx: BenchContext): Promise<void> {
 
   const small = await benchLedger('functions', ctx.server.url, 'k1k');
   const big = await benchLedger('functions', ctx.server.url, 'm1m');
-  const steady = await benchLedger('functions', ctx.server.url, 'mem');
   try {
-    await historyMemory(ctx, small, steady, smallIds);
-
     const concurrency = ctx.concurrencies[ctx.concurrencies.length - 1];
     const [onSmall, onLarge] = await abbaOnServer(ctx.admin, () => small.ledger.transfer(randomTransfer(smallIds)),
       () => big.ledger.transfer(randomTransfer(largeIds)), loadOptions(ctx, concurrency, 2));
@@ -96,53 +100,122 @@ async function keyspaceSize(ctx: BenchContext): Promise<void> {
     ctx.report.load(SCENARIO, `transfer among ${label} accounts c${concurrency}`, onLarge, inside(onLarge));
     ctx.report.target({
       scenario: SCENARIO, name: `throughput ${label} / 1,000 accounts`, value: onLarge.opsPerSec / onSmall.opsPerSec, op: '>=',
-      target: 0.9, unit: 'x', detail: `A B B A; among ${label} accounts most transfers create two new history streams`,
+      target: 0.9, unit: 'x', detail: `A B B A; among ${label} accounts most transfers create two new history lists`,
     });
-
-    // Diagnostic: the same, with new streams preallocating 512 B instead of 4 KB (server setting).
-    const nodeBytes = ((await ctx.admin.config('GET', 'stream-node-max-bytes')) as string[])[1];
-    await ctx.admin.config('SET', 'stream-node-max-bytes', '512');
-    try {
-      const result = await loadOnServer(ctx.admin, () => big.ledger.transfer(randomTransfer(largeIds)), loadOptions(ctx, concurrency));
-      ctx.report.load(SCENARIO, `… ${label} accounts, stream-node-max-bytes 512`, result, `diagnostic · ${inside(result)}`);
-    } finally {
-      await ctx.admin.config('SET', 'stream-node-max-bytes', nodeBytes);
-    }
   } finally {
     await small.close();
     await big.close();
-    await steady.close();
   }
 }
 
 const inside = (r: ServerLoadResult) => `fcall ${r.commands.fcall?.usecPerCall.toFixed(1)} µs/call · inside: ${innerSummary(r.commands)}`;
 
 /**
- * History memory. A new stream costs a whole listpack node up front (Redis 7 preallocates
- * stream-node-max-bytes, 4 KB by default), so the first entry of an account and the following ones are
- * reported apart: one entry on each of 1,000 accounts, then ~800 entries on each of 100 accounts.
+ * History memory, ours (a capped LIST of entry strings per account) and the previous design (a capped STREAM,
+ * 5 fields per entry; Redis 7 preallocates a whole listpack node, stream-node-max-bytes = 4 KB, per new stream).
+ * The first entry of an account (which creates its history key) is reported apart from the following ones:
+ * one entry on each of 1,000 accounts; then, on 100 accounts that already have one entry each, 40,000 random
+ * transfers (~800 entries per account, under the cap, so nothing is trimmed). Lists are written through the port (transferBatch), streams by
+ * FCALL bench_streams_exact (the previous accounts_transfer) on accounts of their own.
+ * On a fresh private redis-server of its own, every account created first and the keyspace's hash table
+ * already grown past what the histories add (no table doubles or finishes rehashing inside a measurement).
  */
-async function historyMemory(ctx: BenchContext, small: BenchLedger, steady: BenchLedger, smallIds: string[]): Promise<void> {
-  const m0 = await usedMemory(ctx.admin);
-  const pairs: Transfer[] = [];
-  for (let i = 0; i + 1 < smallIds.length; i += 2) pairs.push({ from: smallIds[i], to: smallIds[i + 1], amount: 1 });
-  await small.ledger.transferBatch(pairs); // exactly one entry per account
-  const firstEntry = ((await usedMemory(ctx.admin)) - m0) / smallIds.length;
+async function historyMemory(ctx: BenchContext): Promise<void> {
+  const server = await RedisServer.start();
+  const client = server.client();
+  const ledgers = new Map<string, BenchLedger>();
+  try {
+    // Every connection is open before the first measurement (a new client's buffers would land in a delta).
+    for (const ledger of ['pad', 'k1k', 'mem']) ledgers.set(ledger, await benchLedger('functions', server.url, ledger));
+    const firstIds = accountIds('k', 1000);
+    const steadyIds = accountIds('m', 100);
+    const padIds = accountIds('p', 2000);
+    // 4,200 keys (the table has doubled to 8,192 slots) before the histories add 3,200 (warm-ups included).
+    for (const [ledger, ids] of [['k1k', firstIds], ['mem', steadyIds], ['k1ks', firstIds], ['mems', steadyIds], ['pad', padIds]] as const) {
+      await populate(client, ledger, ids);
+    }
+    await sleep(300); // serverCron finishes the incremental rehash
+    const pairsOf = (ids: readonly string[]) => {
+      const pairs: Transfer[] = [];
+      for (let i = 0; i + 1 < ids.length; i += 2) pairs.push({ from: ids[i], to: ids[i + 1], amount: 1 });
+      return pairs;
+    };
+    const batches = Array.from({ length: 40 }, () => Array.from({ length: 1000 }, () => randomTransfer(steadyIds)));
+    const plan = (ledgers: [string, string], warmup: readonly string[]) =>
+      ({ warmup: pairsOf(warmup), first: pairsOf(firstIds), ledgers, steadyIds, batches });
 
-  const ids = accountIds('m', 100);
-  await populate(ctx.admin, 'mem', ids);
-  const m1 = await usedMemory(ctx.admin);
-  for (let i = 0; i < 40; i++) {
-    await steady.ledger.transferBatch(Array.from({ length: 1000 }, () => randomTransfer(ids)));
+    // A warm-up write of the same shape first, on other accounts: the connection's buffers have grown before m0.
+    const lists = await historyFootprint(client, plan(['k1k', 'mem'], padIds.slice(0, 1000)), 'llen',
+      async (ledger, transfers) => void await ledgers.get(ledger)!.ledger.transferBatch(transfers));
+    ctx.report.row({
+      scenario: SCENARIO, name: 'memory per history entry (lists, ours)',
+      note: `first entry of an account (new list): ${Math.round(lists.firstEntry).toLocaleString('en-US')} B · then ` +
+        `${lists.perEntry.toFixed(0)} B/entry (${lists.entries.toLocaleString('en-US')} entries in 100 lists)`,
+      data: { firstEntryBytes: lists.firstEntry, bytesPerEntry: lists.perEntry, entries: lists.entries },
+    });
+
+    await loadBenchLibrary(client);
+    const streams = await historyFootprint(client, plan(['k1ks', 'mems'], padIds.slice(1000)), 'xlen', async (ledger, transfers) => {
+      const keys = accountKeys(ledger);
+      const pipeline = client.pipeline();
+      for (const { from, to, amount } of transfers) {
+        pipeline.call('FCALL', 'bench_streams_exact', 4, keys.account(from), keys.account(to), keys.history(from), keys.history(to),
+          amount, '', randomUUID(), 1000, from, to);
+      }
+      const failed = ((await pipeline.exec()) ?? []).find(([err]) => err);
+      if (failed) throw failed[0];
+    });
+    ctx.report.row({
+      scenario: SCENARIO, name: 'memory per history entry (streams, before)',
+      note: `first entry of an account (new stream): ${Math.round(streams.firstEntry).toLocaleString('en-US')} B · then ` +
+        `${streams.perEntry.toFixed(0)} B/entry (${streams.entries.toLocaleString('en-US')} entries in 100 streams) · lists / streams: ` +
+        `${(lists.firstEntry / streams.firstEntry).toFixed(2)}× per first entry, ${(lists.perEntry / streams.perEntry).toFixed(2)}× per entry`,
+      data: {
+        firstEntryBytes: streams.firstEntry, bytesPerEntry: streams.perEntry, entries: streams.entries,
+        listsOverStreamsFirstEntry: lists.firstEntry / streams.firstEntry, listsOverStreamsPerEntry: lists.perEntry / streams.perEntry,
+      },
+    });
+  } finally {
+    for (const ledger of ledgers.values()) await ledger.close();
+    await server.stop();
   }
-  const pipeline = ctx.admin.pipeline();
-  for (const id of ids) pipeline.xlen(accountKeys('mem').history(id));
-  const entries = ((await pipeline.exec()) ?? []).reduce((n, [, len]) => n + Number(len), 0);
-  const perEntry = ((await usedMemory(ctx.admin)) - m1) / entries;
-  ctx.report.row({
-    scenario: SCENARIO, name: 'memory per history entry',
-    note: `first entry of an account (new stream): ${Math.round(firstEntry).toLocaleString('en-US')} B · then ${perEntry.toFixed(0)} B/entry ` +
-      `(${entries.toLocaleString('en-US')} entries in 100 streams)`,
-    data: { firstEntryBytes: firstEntry, bytesPerEntry: perEntry, entries },
-  });
+}
+
+interface FootprintPlan {
+  /** Written first, unmeasured, on accounts of their own (connection buffers grow here, not in a delta). */
+  warmup: Transfer[];
+  /** One transfer per pair of accounts of ledgers[0]: exactly one entry per account. */
+  first: Transfer[];
+  /** [ledger of the first entries, ledger of the steady state] */
+  ledgers: [string, string];
+  steadyIds: string[];
+  /** Written on ledgers[1], whose accounts already hold one entry each. */
+  batches: Transfer[][];
+}
+
+/** used_memory deltas per first entry of an account and per following entry. */
+async function historyFootprint(client: Redis, plan: FootprintPlan, count: 'llen' | 'xlen',
+  write: (ledger: string, transfers: Transfer[]) => Promise<void>): Promise<{ firstEntry: number; perEntry: number; entries: number }> {
+  const [first, steady] = plan.ledgers;
+  await write('pad', plan.warmup);
+  const m0 = await usedMemory(client);
+  await write(first, plan.first);
+  const firstEntry = ((await usedMemory(client)) - m0) / (plan.first.length * 2);
+  const firstCount = await countEntries(client, first, plan.first.flatMap(({ from, to }) => [from, to]), count);
+  if (firstCount !== plan.first.length * 2) throw new Error(`expected ${plan.first.length * 2} first entries, found ${firstCount}`);
+
+  // The steady accounts get their first entry before the measurement, which counts only the following ones.
+  const seed: Transfer[] = [];
+  for (let i = 0; i + 1 < plan.steadyIds.length; i += 2) seed.push({ from: plan.steadyIds[i], to: plan.steadyIds[i + 1], amount: 1 });
+  await write(steady, seed);
+  const m1 = await usedMemory(client);
+  for (const batch of plan.batches) await write(steady, batch);
+  const entries = (await countEntries(client, steady, plan.steadyIds, count)) - seed.length * 2;
+  return { firstEntry, perEntry: ((await usedMemory(client)) - m1) / entries, entries };
+}
+
+async function countEntries(client: Redis, ledger: string, ids: readonly string[], count: 'llen' | 'xlen'): Promise<number> {
+  const pipeline = client.pipeline();
+  for (const id of ids) pipeline[count](accountKeys(ledger).history(id));
+  return ((await pipeline.exec()) ?? []).reduce((n, [, len]) => n + Number(len), 0);
 }
