@@ -8,6 +8,8 @@
   User stats   HASH  {<shop>}:user-stats:<user>        totalOrders, totalSpent — over the user's non-cancelled orders
   Pending      LIST  {<shop>}:queue:pending            ids of pending orders: LPUSH on place, the oldest (rightmost) claimed
   Processing   LIST  {<shop>}:queue:processing         ids of claimed orders (LMOVE from pending) until completed
+  Record       STRING {<shop>}:shop-idem:<digest>       an idempotency record (below), with a TTL; one key space for the
+                                                        shop's writes, Inventory's (lua/inventory.lua) included
 
   Status: pending → processing → completed, or pending → cancelled. An order is in `pending` exactly while its
   status is pending and in `processing` exactly while it is processing: every status change moves it in the
@@ -16,10 +18,14 @@
   Every key is declared in KEYS: keys named by stored data (the order's user, the queue's oldest id) are looked
   up by the caller first; they never change (a user's orders) or are re-checked here (the oldest id).
   Failures are `redis.error_reply('<CODE> <json details>')`, decoded in libs/redis-atomic/src/errors.ts.
+  What is no outcome — a retry signal to the caller (a stale lookup, a claim candidate gone), or a claim that
+  found nothing pending — is raised instead (`error({ err = … })`): the idempotency wrapper records nothing then.
+  Replies are flat and comma-free (an idempotency record joins them with ','): an order travels as its fields
+  and lines (`order_reply`), never as its items JSON.
   Rule of every function: all reads and checks run before the first write, because Redis never rolls back.
 ]]
 
-local LIBRARY_VERSION = '1'
+local LIBRARY_VERSION = '2'
 local MAX_SAFE = 9007199254740991
 local STATUSES = { pending = true, processing = true, completed = true, cancelled = true }
 
@@ -40,6 +46,11 @@ end
 -- Raised (not returned) so that it aborts from any depth; always before the first write.
 local function corrupted(key, what)
   error({ err = 'STORE_CORRUPTED ' .. encode({ message = what, key = key }) })
+end
+
+-- No outcome: the caller retries or answers "nothing"; raised, so no idempotency record keeps it. Before any write.
+local function signal(code, details)
+  error({ err = code .. ' ' .. encode(details) })
 end
 
 -- An integer exactly as HINCRBY reads one (and as Redis writes an integral score) within ±MAX_SAFE; nil otherwise.
@@ -85,19 +96,86 @@ local function read_stats(key)
   return { count = count, spent = spent, present = fields[1] ~= false and fields[2] ~= false }
 end
 
--- The stored lines as { product, quantity } pairs.
+-- A whole number in [min, MAX_SAFE] as cjson decodes one (a double: exact below 2^53).
+local function is_count(value, min)
+  return type(value) == 'number' and value >= min and value <= MAX_SAFE and value == math.floor(value)
+end
+
+-- The stored lines as { product, quantity, unit price }.
 local function read_lines(key, items)
   local ok, lines = pcall(cjson.decode, items)
   if not ok or type(lines) ~= 'table' or #lines == 0 then corrupted(key, 'order items are not a JSON array') end
   local result = {}
   for i, line in ipairs(lines) do
-    local q = type(line) == 'table' and line.quantity
-    if type(q) ~= 'number' or type(line.productId) ~= 'string' or q < 1 or q > MAX_SAFE or q ~= math.floor(q) then
-      corrupted(key, 'order line ' .. i .. ' is not a product and a quantity')
+    if type(line) ~= 'table' or type(line.productId) ~= 'string' or not is_count(line.quantity, 1) or
+      not is_count(line.unitPrice, 0) then
+      corrupted(key, 'order line ' .. i .. ' is not a product, a quantity and a unit price')
     end
-    result[i] = { line.productId, q }
+    result[i] = { line.productId, line.quantity, line.unitPrice }
   end
   return result
+end
+
+-- An order as reply values: { user, status, total, created, then per line: product id, quantity, unit price }
+-- (src/orders/adapters/redis-replies.ts decodes it; the transactions adapter records the same layout).
+local function order_reply(order, lines)
+  local reply = { order[1], order[2], order[3], order[4] }
+  for _, line in ipairs(lines) do
+    reply[#reply + 1] = line[1]
+    reply[#reply + 1] = line[2]
+    reply[#reply + 1] = line[3]
+  end
+  return reply
+end
+
+--[[ Idempotency (the same wrapper as lua/accounts.lua's and lua/inventory.lua's: keep them identical) —
+  every write function takes two leading ARGV and an optional trailing KEY:
+  ARGV[1] request fingerprint ('' = no idempotency key)   ARGV[2] record TTL in seconds
+  KEYS[last] the record (only with a fingerprint; same hash tag as the operation's keys)
+  A record with this fingerprint: its outcome is replayed and nothing else runs; with another fingerprint:
+  IDEMPOTENCY_KEY_MISMATCH. Otherwise the operation runs and its outcome — success or business failure — is
+  stored in the same atomic step:  <fingerprint>|o|<reply values joined by ','>  or  <fingerprint>|e|<error>
+  Reply of every write function: { replayed (0 or 1), <the operation's reply…> }; a replayed error carries
+  "replayed":1 in its details. The header of each function below lists its ARGV after these two. ]]
+local function replay(record, fingerprint)
+  local stored, kind, payload = string.match(record, '^([^|]*)|(%a)|(.*)$')
+  if stored ~= fingerprint then
+    return fail('IDEMPOTENCY_KEY_MISMATCH', { message = 'this Idempotency-Key was used with a different request' })
+  end
+  if kind == 'e' then return redis.error_reply((string.gsub(payload, ' {', ' {"replayed":1,', 1))) end
+  local reply = { 1 }
+  for value in string.gmatch(payload, '[^,]+') do reply[#reply + 1] = value end
+  return reply
+end
+
+local function outcome(reply)
+  if reply.err then return 'e|' .. reply.err end
+  local values = {}
+  for i, value in ipairs(reply) do values[i] = type(value) == 'number' and string.format('%d', value) or value end
+  return 'o|' .. table.concat(values, ',')
+end
+
+local function idempotent(operation)
+  return function(keys, args)
+    local fingerprint, own_keys, own_args = args[1], keys, {}
+    for i = 3, #args do own_args[i - 2] = args[i] end
+    if fingerprint == '' then
+      local reply = operation(own_keys, own_args)
+      if reply.err then return reply end
+      table.insert(reply, 1, 0)
+      return reply
+    end
+    local record_key = keys[#keys]
+    local record = redis.call('GET', record_key)
+    if record then return replay(record, fingerprint) end
+    own_keys = {}
+    for i = 1, #keys - 1 do own_keys[i] = keys[i] end
+    local reply = operation(own_keys, own_args) -- a raised error (STORE_CORRUPTED) wrote nothing and is not stored
+    redis.call('SET', record_key, fingerprint .. '|' .. outcome(reply), 'EX', args[2])
+    if reply.err then return reply end
+    table.insert(reply, 1, 0)
+    return reply
+  end
 end
 
 --[[ orders_version  (no-writes)
@@ -110,7 +188,7 @@ end
   KEYS[1] stock   KEYS[2] order   KEYS[3] user's orders   KEYS[4] user's stats   KEYS[5] pending queue
   ARGV[1] order id   ARGV[2] user id   ARGV[3] total (sum of quantity x unit price, checked by the caller)
   ARGV[4] items as JSON (stored as given)   ARGV[5..] per line: product id, quantity (> 0)
-  Reply: created time (ms, server clock)
+  Reply: { created time (ms, server clock) }   (write functions: see Idempotency above)
   — or ORDER_EXISTS / PRODUCT_NOT_FOUND / OUT_OF_STOCK (the first failing line, 0-based `index`) / STATS_LIMIT_EXCEEDED ]]
 local function place(keys, args)
   local id, user, total = args[1], args[2], tonumber(args[3])
@@ -144,18 +222,21 @@ local function place(keys, args)
   redis.call('HINCRBY', keys[4], 'totalOrders', 1)
   redis.call('HINCRBY', keys[4], 'totalSpent', args[3])
   redis.call('LPUSH', keys[5], id)
-  return created
+  return { created }
 end
 
 --[[ orders_cancel
   KEYS[1] stock   KEYS[2] order   KEYS[3] the order's user's stats   KEYS[4] pending queue
-  ARGV[1] order id   ARGV[2] the order's user id (looked up by the caller: an order's user never changes)
-  Reply: the order's fields { user, status, total, created, items } after the change
-  — or ORDER_NOT_FOUND / ORDER_NOT_CANCELLABLE / STOCK_LIMIT_EXCEEDED ]]
+  ARGV[1] order id   ARGV[2] the order's user id (looked up by the caller: an order's user never changes), or ''
+          when the caller found no order — KEYS[3] is then any key of the slot, and never touched
+  Reply: the order after the change (order_reply)
+  — or ORDER_NOT_FOUND / ORDER_NOT_CANCELLABLE / STOCK_LIMIT_EXCEEDED
+  Raises ORDER_LOOKUP_STALE when the caller found no order but there is one now: look its user up and retry. ]]
 local function cancel(keys, args)
   local id = args[1]
   local order = read_order(keys[2])
   if not order then return fail('ORDER_NOT_FOUND', { message = 'order not found', orderId = id }) end
+  if args[2] == '' then signal('ORDER_LOOKUP_STALE', { message = 'the order appeared after the lookup', orderId = id }) end
   if order[1] ~= args[2] then corrupted(keys[2], 'order belongs to another user than the caller looked up') end
   if order[2] ~= 'pending' then
     return fail('ORDER_NOT_CANCELLABLE', { message = 'only a pending order can be cancelled', orderId = id, status = order[2] })
@@ -179,7 +260,7 @@ local function cancel(keys, args)
   redis.call('HINCRBY', keys[3], 'totalSpent', string.format('%d', -tonumber(order[3]))) -- never '-0': HINCRBY refuses it
   redis.call('LREM', keys[4], 1, id)
   order[2] = 'cancelled'
-  return order
+  return order_reply(order, lines)
 end
 
 --[[ orders_peek  (no-writes)
@@ -190,28 +271,32 @@ local function peek(keys)
 end
 
 --[[ orders_claim — a reliable-queue move: the claim stays visible in the processing list until completed
-  KEYS[1] pending queue   KEYS[2] processing list   KEYS[3] the candidate's order
-  ARGV[1] candidate id (the oldest pending one when the caller peeked)
-  Reply: { 'claimed', user, status, total, created, items }
-      or { 'moved', the oldest pending id now } when the candidate is no longer the oldest (claimed or cancelled
-         meanwhile: retry with that one) — or { 'empty' } ]]
+  KEYS[1] pending queue   KEYS[2] processing list   KEYS[3] the candidate's order (none when ARGV[1] is '')
+  ARGV[1] candidate id: the oldest pending one when the caller peeked ('' when it found none)
+  Reply: { order id, then the order after the change (order_reply) }
+  Raises (no outcome, so nothing recorded under an idempotency key; a retry under it claims afresh):
+    QUEUE_EMPTY   nothing is pending
+    CLAIM_MOVED   the candidate is no longer the oldest (claimed or cancelled meanwhile): retry with `oldest` ]]
 local function claim(keys, args)
   local oldest = redis.call('LINDEX', keys[1], -1)
-  if oldest == false then return { 'empty' } end
-  if oldest ~= args[1] then return { 'moved', oldest } end
+  if oldest == false then signal('QUEUE_EMPTY', { message = 'no order is pending' }) end
+  if oldest ~= args[1] then signal('CLAIM_MOVED', { message = 'the candidate is no longer the oldest', oldest = oldest }) end
   local order = read_order(keys[3])
   if not order or order[2] ~= 'pending' then corrupted(keys[3], 'a queued order is not pending') end
   check_type(keys[2], 'list')
+  local lines = read_lines(keys[3], order[5])
   redis.call('LMOVE', keys[1], keys[2], 'RIGHT', 'LEFT')
   redis.call('HSET', keys[3], 'status', 'processing')
   order[2] = 'processing'
-  return { 'claimed', unpack(order) }
+  local reply = order_reply(order, lines)
+  table.insert(reply, 1, args[1])
+  return reply
 end
 
 --[[ orders_complete
   KEYS[1] order   KEYS[2] processing list
   ARGV[1] order id
-  Reply: the order's fields { user, status, total, created, items } after the change
+  Reply: the order after the change (order_reply)
   — or ORDER_NOT_FOUND / INVALID_TRANSITION ]]
 local function complete(keys, args)
   local order = read_order(keys[1])
@@ -220,10 +305,11 @@ local function complete(keys, args)
     return fail('INVALID_TRANSITION', { message = 'only a processing order can be completed', orderId = args[1], status = order[2] })
   end
   check_type(keys[2], 'list')
+  local lines = read_lines(keys[1], order[5])
   redis.call('HSET', keys[1], 'status', 'completed')
   redis.call('LREM', keys[2], 1, args[1])
   order[2] = 'completed'
-  return order
+  return order_reply(order, lines)
 end
 
 --[[ orders_get  (no-writes)
@@ -270,7 +356,7 @@ redis.register_function{ function_name = 'orders_peek', callback = peek, flags =
 redis.register_function{ function_name = 'orders_user_orders', callback = user_orders, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'orders_user_stats', callback = user_stats, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'orders_queue', callback = queue, flags = { 'no-writes' } }
-redis.register_function('orders_place', place)
-redis.register_function('orders_cancel', cancel)
-redis.register_function('orders_claim', claim)
-redis.register_function('orders_complete', complete)
+redis.register_function('orders_place', idempotent(place))
+redis.register_function('orders_cancel', idempotent(cancel))
+redis.register_function('orders_claim', idempotent(claim))
+redis.register_function('orders_complete', idempotent(complete))

@@ -10,6 +10,7 @@ import { InventoryKeys } from '../inventory/keys';
  *   <prefix>:{<shop>}:user-stats:<userId>      HASH  totalOrders, totalSpent over non-cancelled orders
  *   <prefix>:{<shop>}:queue:pending            LIST  ids of pending orders: new ones LPUSHed, the oldest claimed from the right
  *   <prefix>:{<shop>}:queue:processing         LIST  ids of claimed orders (LMOVE from pending), until completed
+ *   <prefix>:{<shop>}:shop-idem:<hex>          STRING Inventory's idempotency records: the shop's one key space
  */
 export class OrderKeys {
   readonly inventory: InventoryKeys;
@@ -20,6 +21,10 @@ export class OrderKeys {
 
   stock(): string {
     return this.inventory.stock();
+  }
+
+  record(digest: string): string {
+    return this.inventory.record(digest);
   }
 
   order(id: string): string {

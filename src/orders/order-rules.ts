@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { AtomicError, assertId, validationFailed } from '../../libs/redis-atomic/src';
+import { AtomicError, assertId, IdempotentCall, operationId, validationFailed } from '../../libs/redis-atomic/src';
 import { assertCount, productNotFound, raiseStock } from '../inventory/inventory-rules';
 import type { Order, OrderLine, OrdersErrorCode, OrderStatus, PlaceOrder, UserStats } from './orders.port';
 
@@ -16,10 +15,28 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 export const ordersError = (code: OrdersErrorCode, message: string, details: Record<string, unknown> = {}) =>
   new AtomicError(code, message, details);
 
-/** A fresh order id: 32 hex digits (a UUID without dashes), within the id allowlist. */
-export const newOrderId = (): string => randomUUID().replace(/-/g, '');
+/**
+ * The id of an order placed without one: derived from the idempotency key when there is one (a retry names the
+ * same order), else random. 32 hex digits (a UUID without dashes), within the id allowlist.
+ */
+export const placedOrderId = (call: IdempotentCall | undefined): string => operationId(call).replace(/-/g, '');
 
-/** A place command after validation: the id is filled in, the lines are plain copies, the total is computed. */
+/** A fresh order id. */
+export const newOrderId = (): string => placedOrderId(undefined);
+
+/**
+ * The normalized request an idempotency fingerprint is taken of — the same in every adapter, so a record means
+ * the same thing whichever strategy wrote it. Names differ from Inventory's (the shop's key space is shared).
+ * A place without an id is another request than one naming an id, even the id the key would derive.
+ */
+export const requestOf = {
+  place: (cmd: PlaceOrder) => ['place', cmd.id ?? null, cmd.userId, cmd.items.map((l) => [l.productId, l.quantity, l.unitPrice])],
+  cancel: (orderId: string) => ['cancel', orderId],
+  claimNext: () => ['claimNext'],
+  complete: (orderId: string) => ['complete', orderId],
+};
+
+/** A place command as adapters use it: the id is filled in, the total computed. */
 export interface ValidPlace {
   id: string;
   userId: string;
@@ -27,7 +44,8 @@ export interface ValidPlace {
   total: number;
 }
 
-export function checkPlace(cmd: PlaceOrder): ValidPlace {
+/** Validates a place command; returns a plain copy (the id stays absent when absent: adapters derive it). */
+export function checkPlace(cmd: PlaceOrder): PlaceOrder {
   if (cmd === null || typeof cmd !== 'object') throw validationFailed('the order must be an object', { field: 'order' });
   if (cmd.id !== undefined) assertId(cmd.id, 'id');
   assertId(cmd.userId, 'userId');
@@ -51,12 +69,12 @@ export function checkPlace(cmd: PlaceOrder): ValidPlace {
     }
     return { productId: line.productId, quantity: line.quantity, unitPrice: line.unitPrice };
   });
-  return { id: cmd.id ?? newOrderId(), userId: cmd.userId, items: lines, total };
+  return { ...(cmd.id !== undefined && { id: cmd.id }), userId: cmd.userId, items: lines };
 }
 
 /** The adapters' own view of a command that passed the gate (or came straight to them in tests). */
-export const validPlace = (cmd: PlaceOrder): ValidPlace =>
-  ({ id: cmd.id ?? newOrderId(), userId: cmd.userId, items: cmd.items, total: orderTotal(cmd.items) });
+export const validPlace = (cmd: PlaceOrder, call?: IdempotentCall): ValidPlace =>
+  ({ id: cmd.id ?? placedOrderId(call), userId: cmd.userId, items: cmd.items, total: orderTotal(cmd.items) });
 
 export const orderTotal = (items: readonly OrderLine[]): number =>
   items.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);

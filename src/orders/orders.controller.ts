@@ -1,23 +1,30 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { PlaceOrderDto } from './dto/place-order.dto';
 import { ORDERS, Orders } from './orders.port';
 
-/** Ids in paths are checked by the port (ValidatedOrders): a bad one is a 400 before Redis is asked. */
+/**
+ * Ids in paths and the Idempotency-Key header are checked by the port (ValidatedOrders): a bad one is a 400
+ * before Redis is asked. A replayed result keeps its mark, so the answer says `Idempotent-Replayed: true`.
+ */
 @Controller('orders')
 export class OrdersController {
   constructor(@Inject(ORDERS) private readonly orders: Orders) {}
 
   @Post()
-  place(@Body() body: PlaceOrderDto) {
-    return this.orders.place(body);
+  place(@Body() body: PlaceOrderDto, @Headers('idempotency-key') idempotencyKey?: string) {
+    return this.orders.place(body, { idempotencyKey });
   }
 
-  /** 200 with the claimed order, or 204 when nothing is pending. */
+  /**
+   * 200 with the claimed order (the same one, replayed, on a retry with the same Idempotency-Key), or 204 when
+   * nothing is pending. A 204 is never recorded (the claim had no effect): a retry under its key may claim an
+   * order that arrived since — still at most one claim per key.
+   */
   @Post('claim')
   @HttpCode(200)
-  async claim(@Res({ passthrough: true }) reply: FastifyReply) {
-    const order = await this.orders.claimNext();
+  async claim(@Res({ passthrough: true }) reply: FastifyReply, @Headers('idempotency-key') idempotencyKey?: string) {
+    const order = await this.orders.claimNext({ idempotencyKey });
     if (!order) reply.status(204);
     return order ?? undefined;
   }
@@ -29,14 +36,14 @@ export class OrdersController {
 
   @Post(':id/cancel')
   @HttpCode(200)
-  cancel(@Param('id') id: string) {
-    return this.orders.cancel(id);
+  cancel(@Param('id') id: string, @Headers('idempotency-key') idempotencyKey?: string) {
+    return this.orders.cancel(id, { idempotencyKey });
   }
 
   @Post(':id/complete')
   @HttpCode(200)
-  complete(@Param('id') id: string) {
-    return this.orders.complete(id);
+  complete(@Param('id') id: string, @Headers('idempotency-key') idempotencyKey?: string) {
+    return this.orders.complete(id, { idempotencyKey });
   }
 }
 

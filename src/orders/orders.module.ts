@@ -1,7 +1,8 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
-import { KeySpace } from '../../libs/redis-atomic/src';
+import { KeySpace, MemoryIdempotency } from '../../libs/redis-atomic/src';
 import { AtomicStrategy, MemoryStoresModule, StrategyContext, strategyProvider } from '../../libs/redis-atomic/src/strategy';
-import { MemoryStock, memoryStockName } from '../inventory/adapters/memory';
+import { memoryShopRecordsName, MemoryStock, memoryStockName } from '../inventory/adapters/memory';
+import { shopIdempotency } from '../inventory/inventory.module';
 import { MemoryOrderBook, memoryOrderBookName, MemoryOrders } from './adapters/memory';
 import { RedisFunctionsOrders } from './adapters/redis-functions';
 import { RedisTransactionsOrders } from './adapters/redis-transactions';
@@ -15,6 +16,8 @@ export interface OrdersModuleOptions {
   strategy: AtomicStrategy;
   /** The shop — the same as InventoryModule's: orders take stock from that shop's inventory. Default `main`. */
   shop?: string;
+  /** How long idempotency records are kept, in seconds (an integer >= 1). Default 86400. */
+  idempotencyTtlSeconds?: number;
 }
 
 export interface OrdersModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -54,16 +57,19 @@ export class OrdersModule {
 /** The one switch from strategy to adapter. */
 async function createOrders(options: OrdersModuleOptions, { memory, redis }: StrategyContext): Promise<Orders> {
   const shop = options.shop ?? 'main';
+  const idempotency = shopIdempotency('OrdersModule', options.idempotencyTtlSeconds);
   if (options.strategy === 'memory') {
     const stock = memory.get(memoryStockName(shop), () => new MemoryStock());
-    return new ValidatedOrders(new MemoryOrders(stock, memory.get(memoryOrderBookName(shop), () => new MemoryOrderBook())));
+    const book = memory.get(memoryOrderBookName(shop), () => new MemoryOrderBook());
+    const records = memory.get(memoryShopRecordsName(shop), () => new MemoryIdempotency());
+    return new ValidatedOrders(new MemoryOrders(stock, book, records, shop, idempotency));
   }
   const kernel = redis();
   const keys = new OrderKeys(new KeySpace(kernel.keyPrefix, shop));
   if (options.strategy === 'functions') {
     const library = kernel.libraries.get('orders');
     await library.prepare(kernel.options.loadFunctions !== false);
-    return new ValidatedOrders(new RedisFunctionsOrders(library, keys));
+    return new ValidatedOrders(new RedisFunctionsOrders(library, keys, idempotency));
   }
-  return new ValidatedOrders(new RedisTransactionsOrders(kernel.client, kernel.watch, keys));
+  return new ValidatedOrders(new RedisTransactionsOrders(kernel.client, kernel.watch, keys, idempotency));
 }

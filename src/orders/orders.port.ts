@@ -9,16 +9,22 @@ export const ORDERS = Symbol('ORDERS');
 export interface Orders {
   /**
    * Checks every line's stock, then decrements it, writes the order (`pending`), adds it to the user's orders
-   * and stats and queues it — all or nothing. No `id` → one is generated. At most 100 lines, no product twice.
+   * and stats and queues it — all or nothing. At most 100 lines, no product twice. No `id` → one is generated:
+   * derived from the idempotency key when there is one (so a retry names the same order — and, once the record
+   * has expired, is refused with ORDER_EXISTS rather than placed twice), else random.
    * ORDER_EXISTS, PRODUCT_NOT_FOUND, OUT_OF_STOCK (first failing line: `index`, `productId`), STATS_LIMIT_EXCEEDED
    */
-  place(cmd: PlaceOrder): Promise<Order>;
+  place(cmd: PlaceOrder, options?: WriteOptions): Promise<Order>;
   /** `pending` → `cancelled`: stock given back, stats reduced, off the queue. ORDER_NOT_FOUND, ORDER_NOT_CANCELLABLE, STOCK_LIMIT_EXCEEDED */
-  cancel(orderId: string): Promise<Order>;
-  /** Moves the oldest pending order to the processing list (`processing`); null when none is pending. */
-  claimNext(): Promise<Order | null>;
+  cancel(orderId: string, options?: WriteOptions): Promise<Order>;
+  /**
+   * Moves the oldest pending order to the processing list (`processing`); null when none is pending. With an
+   * idempotency key a retry replays the same claimed order. A claim that found nothing pending is not recorded
+   * (it had no effect, and workers poll empty queues often): a retry under that key claims whatever is pending then.
+   */
+  claimNext(options?: WriteOptions): Promise<Order | null>;
   /** `processing` → `completed`, off the processing list. ORDER_NOT_FOUND, INVALID_TRANSITION */
-  complete(orderId: string): Promise<Order>;
+  complete(orderId: string, options?: WriteOptions): Promise<Order>;
   /** ORDER_NOT_FOUND */
   get(orderId: string): Promise<Order>;
   /** Every order of the user, oldest first (cancelled ones included); [] for an unknown user. */
@@ -33,8 +39,19 @@ export type OrdersErrorCode =
   | 'ORDER_EXISTS' | 'ORDER_NOT_FOUND' | 'ORDER_NOT_CANCELLABLE' | 'INVALID_TRANSITION'
   | 'PRODUCT_NOT_FOUND' | 'OUT_OF_STOCK' | 'STOCK_LIMIT_EXCEEDED' | 'STATS_LIMIT_EXCEEDED';
 
+/** The same options as every write of this library (repeated here: a port imports nothing). */
+export interface WriteOptions {
+  /**
+   * 1–255 printable ASCII. The first outcome under a key — result or business failure — is stored in the same
+   * atomic step as the effect and replayed to every retry (the replay is marked: `isReplayed(result)`,
+   * `error.replayed`); the same key with a different request fails with IDEMPOTENCY_KEY_MISMATCH. Keys are per
+   * shop and shared by Orders and Inventory: a key used for an order cannot be reused for a restock.
+   */
+  idempotencyKey?: string;
+}
+
 export interface PlaceOrder {
-  /** Must match the id allowlist; generated when absent. */
+  /** Must match the id allowlist; generated when absent (see `place`). */
   id?: string;
   userId: string;
   /** 1..100 lines, each product at most once. */

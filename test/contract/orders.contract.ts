@@ -1,4 +1,5 @@
-import { ID_PATTERN } from '../../libs/redis-atomic/src';
+import { randomBytes } from 'node:crypto';
+import { ID_PATTERN, isReplayed } from '../../libs/redis-atomic/src';
 import type { Inventory } from '../../src/inventory/inventory.port';
 import type { Order, OrderLine, Orders, PlaceOrder } from '../../src/orders/orders.port';
 import type { ShopFixture } from '../support/shop-fixture';
@@ -306,6 +307,243 @@ export function ordersContract(makeFixture: () => Promise<ShopFixture>): void {
       order.items[0].quantity = 99;
       order.status = 'completed';
       await expect(orders.get('o1')).resolves.toMatchObject({ status: 'pending', items: [line('p1', 1, 1)] });
+    });
+  });
+
+  describe('idempotency keys', () => {
+    /** Any printable ASCII is a key; unique per call so tests never share one. */
+    const key = () => `key ${randomBytes(4).toString('hex')} ~!@#$%^&*(){}[]:;"'<>,.?/|\\`;
+    const k = (idempotencyKey: string) => ({ idempotencyKey });
+    const everything = () => snapshot(['p1', 'p2'], ['u1', 'u2']);
+
+    /** Runs `write` twice more under `key1` after the first call: same result, marked replayed, nothing changed. */
+    async function expectReplayed<T>(first: T, write: () => Promise<T>) {
+      expect(isReplayed(first)).toBe(false);
+      const after = await everything();
+      for (let retry = 0; retry < 2; retry++) {
+        const again = await write();
+        expect(again).toEqual(first);
+        expect(isReplayed(again)).toBe(true);
+      }
+      expect(await everything()).toEqual(after);
+    }
+
+    it('place: a retry replays the order and takes no stock twice', async () => {
+      await products({ p1: 10, p2: 10 });
+      const key1 = key();
+      const place = () => orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 3, 250), line('p2', 1, 9)] }, k(key1));
+      const first = await place();
+      expect(first).toMatchObject({ id: 'o1', status: 'pending', total: 759 });
+      await expectReplayed(first, place);
+      expect(await stocks('p1', 'p2')).toEqual([7, 9]);
+      await expect(orders.userStats('u1')).resolves.toEqual({ userId: 'u1', totalOrders: 1, totalSpent: 759 });
+    });
+
+    it('place without an id: the id is derived from the key, so a retry returns the same order', async () => {
+      await products({ p1: 10 });
+      const [key1, key2] = [key(), key()];
+      const place = (idempotencyKey: string) => orders.place({ userId: 'u1', items: [line('p1', 1, 5)] }, k(idempotencyKey));
+      const first = await place(key1);
+      expect(first.id).toMatch(ID_PATTERN);
+      expect(first.id).toMatch(/^[0-9a-f]{32}$/);
+      await expectReplayed(first, () => place(key1));
+      const other = await place(key2);
+      expect(other.id).not.toBe(first.id);
+      expect(isReplayed(other)).toBe(false);
+      expect((await orders.listByUser('u1')).map((o) => o.id).sort()).toEqual([first.id, other.id].sort());
+      expect(await stock('p1')).toBe(8);
+      // The control: without a key every call is a new order.
+      const [a, b] = [await orders.place({ userId: 'u2', items: [line('p1', 1, 5)] }), await orders.place({ userId: 'u2', items: [line('p1', 1, 5)] })];
+      expect(a.id).not.toBe(b.id);
+    });
+
+    it('cancel: a retry replays the cancelled order (not ORDER_NOT_CANCELLABLE) and gives no stock back twice', async () => {
+      await products({ p1: 10 });
+      await orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 4, 10)] });
+      const key1 = key();
+      const first = await orders.cancel('o1', k(key1));
+      expect(first).toMatchObject({ id: 'o1', status: 'cancelled', items: [line('p1', 4, 10)] });
+      await expectReplayed(first, () => orders.cancel('o1', k(key1)));
+      expect(await stock('p1')).toBe(10);
+      await expect(orders.cancel('o1')).rejects.toMatchObject({ code: 'ORDER_NOT_CANCELLABLE' }); // the control: no key
+    });
+
+    it('claimNext: a retry replays the same claimed order and claims no other', async () => {
+      await products({ p1: 10 });
+      for (const id of ['o1', 'o2']) await orders.place({ id, userId: 'u1', items: [line('p1', 1, 1)] });
+      const key1 = key();
+      const first = await orders.claimNext(k(key1));
+      expect(first).toEqual({ ...(await orders.get('o1')), status: 'processing' });
+      await expectReplayed(first, () => orders.claimNext(k(key1)));
+      await expect(orders.queue()).resolves.toEqual({ pending: ['o2'], processing: ['o1'] });
+      await expect(orders.claimNext()).resolves.toMatchObject({ id: 'o2' }); // the control: no key, the next one
+    });
+
+    it('complete: a retry replays the completed order (not INVALID_TRANSITION)', async () => {
+      await products({ p1: 10 });
+      await orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 2, 3)] });
+      await orders.claimNext();
+      const key1 = key();
+      const first = await orders.complete('o1', k(key1));
+      expect(first).toMatchObject({ id: 'o1', status: 'completed', total: 6 });
+      await expectReplayed(first, () => orders.complete('o1', k(key1)));
+      await expect(orders.complete('o1')).rejects.toMatchObject({ code: 'INVALID_TRANSITION' }); // the control: no key
+    });
+
+    it('refuses the same key with a different request — another order, operation, or an Inventory write — writing nothing', async () => {
+      await products({ p1: 10, p2: 10 });
+      const key1 = key();
+      await orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 1, 5)] }, k(key1));
+      for (const other of [
+        () => orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 2, 5)] }, k(key1)),
+        () => orders.place({ userId: 'u1', items: [line('p1', 1, 5)] }, k(key1)), // no id is another request than id o1
+        () => orders.cancel('o1', k(key1)),
+        () => orders.claimNext(k(key1)),
+        () => orders.complete('o1', k(key1)),
+        () => inventory.restock('p1', 1, k(key1)), // one key space per shop
+      ]) {
+        await expectRejectedUnchanged(['p1', 'p2'], ['u1'], other, 'IDEMPOTENCY_KEY_MISMATCH');
+      }
+      // …and the other way round: a key first used by Inventory
+      const key2 = key();
+      await inventory.setStock('p2', 3, k(key2));
+      await expectRejectedUnchanged(['p1', 'p2'], ['u1'], () => orders.place({ userId: 'u1', items: [line('p2', 1, 1)] }, k(key2)),
+        'IDEMPOTENCY_KEY_MISMATCH');
+      await expect(orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 1, 5)] }, k(key1))).resolves.toMatchObject({ id: 'o1' });
+    });
+
+    it('stores and replays OUT_OF_STOCK, even once the stock is back: no order is ever placed under that key', async () => {
+      await products({ p1: 1 });
+      const key1 = key();
+      const place = () => orders.place({ userId: 'u1', items: [line('p1', 2, 5)] }, k(key1));
+      const first = await place().catch((e) => e);
+      expect(first).toMatchObject({ code: 'OUT_OF_STOCK', replayed: false, details: { index: 0, productId: 'p1', requested: 2, available: 1 } });
+      await inventory.restock('p1', 10);
+      await expectRejectedUnchanged(['p1'], ['u1'], place, 'OUT_OF_STOCK', first.details);
+      await expect(place()).rejects.toMatchObject({ replayed: true, message: first.message, details: first.details });
+      await expect(orders.listByUser('u1')).resolves.toEqual([]);
+      expect(await stock('p1')).toBe(11);
+    });
+
+    it('stores and replays ORDER_NOT_FOUND of cancel, even once the order exists (it stays pending)', async () => {
+      await products({ p1: 10 });
+      const key1 = key();
+      const first = await orders.cancel('o1', k(key1)).catch((e) => e);
+      expect(first).toMatchObject({ code: 'ORDER_NOT_FOUND', replayed: false, details: { orderId: 'o1' } });
+      await orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 1, 1)] });
+      await expectRejectedUnchanged(['p1'], ['u1'], () => orders.cancel('o1', k(key1)), 'ORDER_NOT_FOUND', first.details);
+      await expect(orders.cancel('o1', k(key1))).rejects.toMatchObject({ replayed: true, message: first.message });
+      await expect(orders.get('o1')).resolves.toMatchObject({ status: 'pending' });
+    });
+
+    it('stores and replays ORDER_NOT_CANCELLABLE and INVALID_TRANSITION, even once the transition would pass', async () => {
+      await products({ p1: 10 });
+      for (const id of ['o1', 'o2']) await orders.place({ id, userId: 'u1', items: [line('p1', 1, 1)] });
+      await orders.claimNext(); // o1 is processing
+      const [cancelKey, completeKey] = [key(), key()];
+      const notCancellable = await orders.cancel('o1', k(cancelKey)).catch((e) => e);
+      expect(notCancellable).toMatchObject({ code: 'ORDER_NOT_CANCELLABLE', replayed: false, details: { orderId: 'o1', status: 'processing' } });
+      const invalid = await orders.complete('o2', k(completeKey)).catch((e) => e);
+      expect(invalid).toMatchObject({ code: 'INVALID_TRANSITION', replayed: false, details: { orderId: 'o2', status: 'pending' } });
+      await orders.claimNext(); // now o2 could be completed…
+      await expectRejectedUnchanged(['p1'], ['u1'], () => orders.complete('o2', k(completeKey)), 'INVALID_TRANSITION', invalid.details);
+      await expect(orders.complete('o2', k(completeKey))).rejects.toMatchObject({ replayed: true, message: invalid.message });
+      await expectRejectedUnchanged(['p1'], ['u1'], () => orders.cancel('o1', k(cancelKey)), 'ORDER_NOT_CANCELLABLE', notCancellable.details);
+      await expect(orders.get('o2')).resolves.toMatchObject({ status: 'processing' }); // …but the key kept its outcome
+    });
+
+    it('does not store validation failures: the key stays free for the corrected request', async () => {
+      await products({ p1: 10 });
+      const key1 = key();
+      await expectRejectedUnchanged(['p1'], ['u1'], () => orders.place({ userId: 'u1', items: [line('p1', 0, 5)] }, k(key1)), 'VALIDATION_FAILED');
+      await expectRejectedUnchanged(['p1'], ['u1'], () => orders.cancel('o:1', k(key1)), 'VALIDATION_FAILED');
+      const corrected = await orders.place({ userId: 'u1', items: [line('p1', 1, 5)] }, k(key1));
+      expect(isReplayed(corrected)).toBe(false);
+      expect(await stock('p1')).toBe(9);
+    });
+
+    it.each([
+      ['empty', ''], ['256 characters', 'x'.repeat(256)], ['non-ASCII', 'café'], ['a newline', 'a\nb'], ['a tab', 'tab\there'],
+      ['not a string', 42 as unknown as string],
+    ])('refuses a key that is %s on every write, writing nothing', async (_, bad) => {
+      await products({ p1: 10 });
+      await orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 1, 1)] });
+      for (const write of [
+        () => orders.place({ userId: 'u1', items: [line('p1', 1, 1)] }, k(bad)),
+        () => orders.cancel('o1', k(bad)),
+        () => orders.claimNext(k(bad)),
+        () => orders.complete('o1', k(bad)),
+      ]) {
+        await expectRejectedUnchanged(['p1'], ['u1'], write, 'VALIDATION_FAILED', { field: 'idempotencyKey' });
+      }
+    });
+
+    it('ten concurrent places with one key (no id) → exactly one order, stock taken once; the others replay it', async () => {
+      await products({ p1: 10 });
+      const key1 = key();
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () =>
+        orders.place({ userId: 'u1', items: [line('p1', 3, 5)] }, k(key1)).catch((e) => e)));
+      const placed = outcomes.filter((o) => !(o instanceof Error)) as Order[];
+      expect(outcomes.filter((o) => o instanceof Error).every((e) => (e as { code?: string }).code === 'IDEMPOTENCY_KEY_IN_PROGRESS')).toBe(true);
+      expect(placed.length).toBeGreaterThan(0);
+      for (const order of placed) expect(order).toEqual(placed[0]);
+      expect(placed.filter((order) => !isReplayed(order))).toHaveLength(1);
+      expect(await stock('p1')).toBe(7);
+      await expect(orders.listByUser('u1')).resolves.toEqual([placed[0]]);
+      await expect(orders.userStats('u1')).resolves.toEqual({ userId: 'u1', totalOrders: 1, totalSpent: 15 });
+      await expect(orders.queue()).resolves.toEqual({ pending: [placed[0].id], processing: [] });
+    });
+
+    it('ten concurrent claims with one key → one order claimed; the others replay it', async () => {
+      await products({ p1: 10 });
+      for (const id of ['o1', 'o2', 'o3']) await orders.place({ id, userId: 'u1', items: [line('p1', 1, 1)] });
+      const key1 = key();
+      const claims = await Promise.all(Array.from({ length: 10 }, () => orders.claimNext(k(key1))));
+      for (const claimed of claims) expect(claimed).toEqual(claims[0]);
+      expect(claims[0]).toMatchObject({ id: 'o1', status: 'processing' });
+      expect(claims.filter((claimed) => !isReplayed(claimed))).toHaveLength(1);
+      await expect(orders.queue()).resolves.toEqual({ pending: ['o2', 'o3'], processing: ['o1'] });
+    });
+
+    it('a keyed claim that finds nothing pending is not recorded: the key then claims the next order once', async () => {
+      const key1 = key();
+      const before = await everything();
+      await expect(orders.claimNext(k(key1))).resolves.toBeNull();
+      expect(await everything()).toEqual(before); // no record either (Redis: the raw keyspace is part of the snapshot)
+      await products({ p1: 10 });
+      for (const id of ['o1', 'o2']) await orders.place({ id, userId: 'u1', items: [line('p1', 1, 1)] });
+      const claimed = await orders.claimNext(k(key1));
+      expect(claimed).toMatchObject({ id: 'o1', status: 'processing' });
+      expect(isReplayed(claimed)).toBe(false);
+      await expect(orders.claimNext(k(key1))).resolves.toEqual(claimed);
+      await expect(orders.queue()).resolves.toEqual({ pending: ['o2'], processing: ['o1'] });
+    });
+
+    it('a keyed claim replays its order even once the queue is empty', async () => {
+      await products({ p1: 10 });
+      await orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 1, 1)] });
+      const key1 = key();
+      const claimed = await orders.claimNext(k(key1));
+      await expect(orders.claimNext()).resolves.toBeNull();
+      const again = await orders.claimNext(k(key1));
+      expect(again).toEqual(claimed);
+      expect(isReplayed(again)).toBe(true);
+    });
+
+    it('replays orders with many lines and prices up to 2^53 exactly', async () => {
+      const items = Array.from({ length: 100 }, (_, i) => line(`p${i}`, 1 + i, i === 0 ? MAX - 99 * 100 * 100 : i));
+      for (const item of items) await inventory.setStock(item.productId, MAX);
+      const placeKey = key();
+      const placed = await orders.place({ userId: 'u1', items }, k(placeKey));
+      expect(placed.items).toEqual(items);
+      await expect(orders.place({ userId: 'u1', items }, k(placeKey))).resolves.toEqual(placed);
+      const [claimKey, completeKey] = [key(), key()];
+      const claimed = await orders.claimNext(k(claimKey));
+      expect(claimed).toEqual({ ...placed, status: 'processing' });
+      await expect(orders.claimNext(k(claimKey))).resolves.toEqual(claimed);
+      const completed = await orders.complete(placed.id, k(completeKey));
+      await expect(orders.complete(placed.id, k(completeKey))).resolves.toEqual(completed);
+      expect(completed.items).toEqual(items);
     });
   });
 }

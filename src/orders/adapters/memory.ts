@@ -1,6 +1,7 @@
+import { IdempotencyOptions, IdempotentCall, idempotentCall, MemoryIdempotency } from '../../../libs/redis-atomic/src';
 import type { MemoryStock } from '../../inventory/adapters/memory';
-import { byCreation, orderNotFound, planCancel, planComplete, planPlace, validPlace } from '../order-rules';
-import type { Order, OrderQueue, Orders, PlaceOrder, UserStats } from '../orders.port';
+import { byCreation, orderNotFound, planCancel, planComplete, planPlace, requestOf, validPlace } from '../order-rules';
+import type { Order, OrderQueue, Orders, PlaceOrder, UserStats, WriteOptions } from '../orders.port';
 
 /** A shop's orders in process memory: the memory strategy's counterpart of the order keys of keys.ts. */
 export class MemoryOrderBook {
@@ -14,19 +15,53 @@ export class MemoryOrderBook {
 
 export const memoryOrderBookName = (shop: string): string => `orders:${shop}`;
 
+/** Thrown inside a keyed claim that found nothing pending: not an AtomicError, so MemoryIdempotency keeps no record. */
+const NOTHING_PENDING = Symbol('nothing pending');
+
 /**
  * In-process Orders with the same observable behaviour as the Redis adapters (same contract suite), acting on
- * Inventory's MemoryStock of the same shop. Each operation reads, checks and writes synchronously — no `await`
- * in between — so it is atomic on Node's single thread.
+ * Inventory's MemoryStock of the same shop, with the shop's idempotency records (shared with MemoryInventory).
+ * Each operation reads, checks and writes synchronously — no `await` in between — so it is atomic on Node's
+ * single thread.
  */
 export class MemoryOrders implements Orders {
   constructor(
     private readonly stock: MemoryStock,
     private readonly book: MemoryOrderBook,
+    private readonly records: MemoryIdempotency,
+    private readonly shop: string,
+    private readonly idempotency: IdempotencyOptions,
   ) {}
 
-  async place(cmd: PlaceOrder): Promise<Order> {
-    const valid = validPlace(cmd);
+  async place(cmd: PlaceOrder, options?: WriteOptions): Promise<Order> {
+    const call = this.call(options, requestOf.place(cmd));
+    return this.records.run(call, () => this.placeNow(cmd, call));
+  }
+
+  async cancel(orderId: string, options?: WriteOptions): Promise<Order> {
+    return this.records.run(this.call(options, requestOf.cancel(orderId)), () => this.cancelNow(orderId));
+  }
+
+  async claimNext(options?: WriteOptions): Promise<Order | null> {
+    const call = this.call(options, requestOf.claimNext());
+    try {
+      return this.records.run(call, () => {
+        const claimed = this.claimNow();
+        if (claimed === null && call) throw NOTHING_PENDING; // no effect, so no record (see the port)
+        return claimed;
+      });
+    } catch (err) {
+      if (err === NOTHING_PENDING) return null;
+      throw err;
+    }
+  }
+
+  async complete(orderId: string, options?: WriteOptions): Promise<Order> {
+    return this.records.run(this.call(options, requestOf.complete(orderId)), () => this.completeNow(orderId));
+  }
+
+  private placeNow(cmd: PlaceOrder, call: IdempotentCall | undefined): Order {
+    const valid = validPlace(cmd, call);
     const { id, userId, items, total } = valid;
     const stats = this.stats(userId);
     planPlace(valid, {
@@ -45,7 +80,7 @@ export class MemoryOrders implements Orders {
     return copy(order);
   }
 
-  async cancel(orderId: string): Promise<Order> {
+  private cancelNow(orderId: string): Order {
     const order = this.book.orders.get(orderId) ?? null;
     const after = planCancel(orderId, order, order ? order.items.map((line) => this.stock.levels.get(line.productId) ?? null) : []);
     order!.items.forEach((line, i) => this.stock.levels.set(line.productId, after[i]));
@@ -56,7 +91,7 @@ export class MemoryOrders implements Orders {
     return copy(order!);
   }
 
-  async claimNext(): Promise<Order | null> {
+  private claimNow(): Order | null {
     const id = this.book.pending.shift();
     if (id === undefined) return null;
     this.book.processing.push(id);
@@ -65,7 +100,7 @@ export class MemoryOrders implements Orders {
     return copy(order);
   }
 
-  async complete(orderId: string): Promise<Order> {
+  private completeNow(orderId: string): Order {
     const order = this.book.orders.get(orderId) ?? null;
     planComplete(orderId, order);
     order!.status = 'completed';
@@ -89,6 +124,10 @@ export class MemoryOrders implements Orders {
 
   async queue(): Promise<OrderQueue> {
     return { pending: [...this.book.pending], processing: [...this.book.processing] };
+  }
+
+  private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {
+    return idempotentCall(this.shop, options?.idempotencyKey, request, this.idempotency);
   }
 
   private stats(userId: string): { totalOrders: number; totalSpent: number } {

@@ -1,21 +1,30 @@
-import { AtomicError, FunctionLibrary, KernelErrorCode, KeyLocks } from '../../../libs/redis-atomic/src';
+import {
+  AtomicError, FunctionLibrary, IdempotencyOptions, IdempotentCall, idempotentCall, idempotentFcall, isAtomicError,
+  KernelErrorCode, KeyLocks,
+} from '../../../libs/redis-atomic/src';
 import type { OrderKeys } from '../keys';
-import { byCreation, orderNotFound, validPlace } from '../order-rules';
-import type { Order, OrderQueue, Orders, PlaceOrder, UserStats } from '../orders.port';
-import { corrupted, decodeOrder, decodeQueue, decodeStats, encodeItems } from './redis-replies';
+import { byCreation, orderNotFound, requestOf, validPlace } from '../order-rules';
+import type { Order, OrderQueue, Orders, PlaceOrder, UserStats, WriteOptions } from '../orders.port';
+import { decodeOrder, decodeQueue, decodeStats, encodeItems, placedOrder, toClaimedOrder, toOrder } from './redis-replies';
 
 /** Claims that find their candidate gone (another instance claimed it) retry with the new oldest, this often. */
 const MAX_CLAIM_ATTEMPTS = 50;
+/** A cancel whose order appeared after its lookup looks up again: once is enough (orders are never deleted). */
+const MAX_CANCEL_ATTEMPTS = 3;
 
 /**
- * Every change is one FCALL of lua/orders.lua, atomic on the server across stock, order, user set, stats and
- * queue. Every key an FCALL touches is declared in KEYS, so where a key depends on stored data the adapter
- * looks it up first with a read-only call:
+ * Every change is one FCALL of lua/orders.lua, atomic on the server across stock, order, user set, stats, queue
+ * and the idempotency record. Every key an FCALL touches is declared in KEYS, so where a key depends on stored
+ * data the adapter looks it up first with a read-only call:
  * - cancel looks up the order's user (for the stats key): an order's user never changes, so the lookup cannot
- *   go stale; the function re-checks it anyway;
+ *   go stale; the function re-checks it anyway. An order not found is still sent (user ''), so that a keyed
+ *   cancel records its ORDER_NOT_FOUND; if the order appeared meanwhile the function says so and we look again;
  * - claimNext peeks at the oldest pending id (for the order key); the function claims it only if it is still
- *   the oldest, else answers with the one that is and we retry. Claims of this process queue up in-process
- *   (KeyLocks), so only other instances can make a candidate go stale.
+ *   the oldest, else names the one that is and we retry. Claims of this process queue up in-process
+ *   (KeyLocks), so only other instances can make a candidate go stale. A keyed claim calls the function even
+ *   when the peek found nothing: its record may hold the claim to replay.
+ * The function raises those retry signals (and QUEUE_EMPTY) instead of returning them: they are no outcomes,
+ * so its idempotency wrapper keeps no record of them.
  */
 export class RedisFunctionsOrders implements Orders {
   private readonly claims = new KeyLocks();
@@ -23,50 +32,69 @@ export class RedisFunctionsOrders implements Orders {
   constructor(
     private readonly lib: FunctionLibrary,
     private readonly keys: OrderKeys,
+    private readonly idempotency: IdempotencyOptions,
   ) {}
 
-  async place(cmd: PlaceOrder): Promise<Order> {
-    const { id, userId, items, total } = validPlace(cmd);
+  place(cmd: PlaceOrder, options?: WriteOptions): Promise<Order> {
+    const call = this.call(options, requestOf.place(cmd));
+    const order = validPlace(cmd, call);
+    const { id, userId, items, total } = order;
     const k = this.keys;
-    const created = (await this.lib.call('place',
-      [k.stock(), k.order(id), k.userOrders(userId), k.userStats(userId), k.pending()],
-      [id, userId, total, encodeItems(items), ...items.flatMap((line) => [line.productId, line.quantity])])) as number;
-    return { id, userId, items, total, status: 'pending', createdAt: new Date(created).toISOString() };
+    return this.write('place', call, [k.stock(), k.order(id), k.userOrders(userId), k.userStats(userId), k.pending()],
+      [id, userId, total, encodeItems(items), ...items.flatMap((line) => [line.productId, line.quantity])],
+      (values) => placedOrder(order, values));
   }
 
-  async cancel(orderId: string): Promise<Order> {
-    const { userId } = await this.get(orderId);
+  async cancel(orderId: string, options?: WriteOptions): Promise<Order> {
+    const call = this.call(options, requestOf.cancel(orderId));
     const k = this.keys;
-    const fields = (await this.lib.call('cancel', [k.stock(), k.order(orderId), k.userStats(userId), k.pending()],
-      [orderId, userId])) as unknown[];
-    return decodeOrder(k.order(orderId), orderId, fields)!;
+    const orderKey = k.order(orderId);
+    for (let attempt = 1; ; attempt++) {
+      const [found] = await this.getMany([orderId]);
+      // No order, no user: any key of the slot stands in for the stats key, which the function then never touches.
+      const userId = found?.userId ?? '';
+      try {
+        return await this.write('cancel', call, [k.stock(), orderKey, userId ? k.userStats(userId) : orderKey, k.pending()],
+          [orderId, userId], (values) => toOrder(orderKey, orderId, values));
+      } catch (err) {
+        if (!isAtomicError(err, 'ORDER_LOOKUP_STALE')) throw err;
+        if (attempt >= MAX_CANCEL_ATTEMPTS) {
+          throw new AtomicError(KernelErrorCode.CONFLICT, `gave up after ${attempt} attempts: the order kept changing`, { orderId });
+        }
+      }
+    }
   }
 
-  async claimNext(): Promise<Order | null> {
-    const release = await this.claims.acquire([this.keys.pending()]);
+  async claimNext(options?: WriteOptions): Promise<Order | null> {
+    const call = this.call(options, requestOf.claimNext());
+    const [pending, processing] = [this.keys.pending(), this.keys.processing()];
+    const release = await this.claims.acquire([pending]);
     try {
-      let candidate = (await this.lib.callReadOnly('peek', [this.keys.pending()])) as string | null;
-      for (let attempt = 1; candidate !== null; attempt++) {
+      let candidate = (await this.lib.callReadOnly('peek', [pending])) as string | null;
+      for (let attempt = 1; ; attempt++) {
+        if (candidate === null && !call) return null; // nothing pending, and no record that could hold a claim
         if (attempt > MAX_CLAIM_ATTEMPTS) {
           throw new AtomicError(KernelErrorCode.CONFLICT, `gave up after ${MAX_CLAIM_ATTEMPTS} attempts: other workers kept claiming first`);
         }
-        const key = this.keys.order(candidate);
-        const [outcome, ...rest] = (await this.lib.call('claim', [this.keys.pending(), this.keys.processing(), key],
-          [candidate])) as unknown[];
-        if (outcome === 'claimed') return decodeOrder(key, candidate, rest)!;
-        if (outcome === 'empty') return null;
-        if (outcome !== 'moved') throw corrupted(this.keys.pending(), `unexpected claim reply ${String(outcome)}`);
-        candidate = rest[0] as string;
+        const keys = candidate === null ? [pending, processing] : [pending, processing, this.keys.order(candidate)];
+        try {
+          return await this.write('claim', call, keys, [candidate ?? ''],
+            (values) => toClaimedOrder(pending, (id) => this.keys.order(id), values));
+        } catch (err) {
+          if (isAtomicError(err, 'QUEUE_EMPTY')) return null;
+          if (!isAtomicError(err, 'CLAIM_MOVED')) throw err;
+          candidate = String(err.details.oldest);
+        }
       }
-      return null;
     } finally {
       release();
     }
   }
 
-  async complete(orderId: string): Promise<Order> {
+  complete(orderId: string, options?: WriteOptions): Promise<Order> {
     const key = this.keys.order(orderId);
-    return decodeOrder(key, orderId, (await this.lib.call('complete', [key, this.keys.processing()], [orderId])) as unknown[])!;
+    return this.write('complete', this.call(options, requestOf.complete(orderId)), [key, this.keys.processing()], [orderId],
+      (values) => toOrder(key, orderId, values));
   }
 
   async get(orderId: string): Promise<Order> {
@@ -97,5 +125,15 @@ export class RedisFunctionsOrders implements Orders {
     const keys = ids.map((id) => this.keys.order(id));
     const flat = (await this.lib.callReadOnly('get', keys)) as unknown[];
     return ids.map((id, i) => decodeOrder(keys[i], id, flat.slice(5 * i, 5 * i + 5)));
+  }
+
+  private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {
+    return idempotentCall(this.keys.space.shard, options?.idempotencyKey, request, this.idempotency);
+  }
+
+  /** A write FCALL with its idempotency record (see idempotent-steps.ts). */
+  private write<T>(fn: string, call: IdempotentCall | undefined, keys: string[], args: (string | number)[],
+    decode: (values: unknown[]) => T): Promise<T> {
+    return idempotentFcall(this.lib, fn, { call, recordKey: (digest) => this.keys.record(digest), keys, args, decode });
   }
 }

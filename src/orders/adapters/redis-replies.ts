@@ -1,5 +1,5 @@
-import { AtomicError, KernelErrorCode } from '../../../libs/redis-atomic/src';
-import { ORDER_STATUSES } from '../order-rules';
+import { AtomicError, ID_PATTERN, KernelErrorCode } from '../../../libs/redis-atomic/src';
+import { ORDER_STATUSES, ValidPlace } from '../order-rules';
 import type { Order, OrderLine, OrderQueue, OrderStatus, UserStats } from '../orders.port';
 
 /** Encoding and decoding shared by both Redis adapters: they store orders identically (see lua/orders.lua). */
@@ -8,8 +8,10 @@ import type { Order, OrderLine, OrderQueue, OrderStatus, UserStats } from '../or
 export const ORDER_FIELDS = ['user', 'status', 'total', 'created', 'items'] as const;
 
 const INTEGER = /^(0|-?[1-9]\d{0,15})$/;
-const safeInteger = (text: unknown): number | null =>
-  typeof text === 'string' && INTEGER.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : null;
+/** A safe integer from a stored string ('0' or -?[1-9]\d*) or from an integer reply; null otherwise. */
+const safeInteger = (value: unknown): number | null =>
+  typeof value === 'number' ? (Number.isSafeInteger(value) ? value : null)
+    : typeof value === 'string' && INTEGER.test(value) && Number.isSafeInteger(Number(value)) ? Number(value) : null;
 
 export const corrupted = (key: string, message: string) => new AtomicError(KernelErrorCode.STORE_CORRUPTED, message, { key });
 
@@ -21,14 +23,49 @@ export const encodeItems = (items: readonly OrderLine[]): string =>
 export function decodeOrder(key: string, id: string, fields: readonly unknown[]): Order | null {
   const [user, status, total, created, items] = fields;
   if (user === null || user === undefined) return null;
-  const totalValue = safeInteger(total);
-  const createdValue = safeInteger(created);
-  let lines: OrderLine[] | null = null;
+  let lines: unknown = null;
   try {
-    lines = JSON.parse(String(items)) as OrderLine[];
+    lines = JSON.parse(String(items));
   } catch {
     /* refused below */
   }
+  return checkedOrder(key, id, [user, status, total, created], lines);
+}
+
+/**
+ * The reply values of lua/orders.lua's write functions (after the `replayed` flag), decoded into port results.
+ * The transactions adapter stores its idempotency records in the same layout, so both adapters replay each
+ * other's records. A record joins the values with ',', so every value is comma-free: an order travels as flat
+ * fields and lines, never as its items JSON. Values arrive as integers (fresh) or strings (replayed).
+ *   place:             { created (ms) }   — the rest of the order is the request's (the fingerprint pins it)
+ *   cancel, complete:  { user, status, total, created (ms), then per line: product id, quantity, unit price }
+ *   claim:             { order id, then as cancel }
+ */
+export const orderValues = (order: Order): (string | number)[] => [order.userId, order.status, order.total,
+  Date.parse(order.createdAt), ...order.items.flatMap((line) => [line.productId, line.quantity, line.unitPrice])];
+
+/** place's reply: the order as placed. */
+export const placedOrder = ({ id, userId, items, total }: ValidPlace, [created]: readonly unknown[]): Order =>
+  ({ id, userId, items, total, status: 'pending', createdAt: new Date(Number(created)).toISOString() });
+
+/** cancel's and complete's reply (`orderValues`) as the order; anything else is refused as corrupted. */
+export function toOrder(key: string, id: string, values: readonly unknown[]): Order {
+  const [user, status, total, created, ...flat] = values;
+  const lines = flat.length % 3 === 0 ? Array.from({ length: flat.length / 3 }, (_, i) => ({
+    productId: flat[3 * i], quantity: safeInteger(flat[3 * i + 1]), unitPrice: safeInteger(flat[3 * i + 2]),
+  })) : null;
+  return checkedOrder(key, id, [user, status, total, created], lines);
+}
+
+/** claim's reply: `{ order id, …orderValues }`. `key` (the pending queue) is named if it is refused. */
+export function toClaimedOrder(key: string, orderKey: (id: string) => string, [id, ...values]: readonly unknown[]): Order {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw corrupted(key, 'a claim names no valid order id');
+  return toOrder(orderKey(id), id, values);
+}
+
+function checkedOrder(key: string, id: string, [user, status, total, created]: readonly unknown[], lines: unknown): Order {
+  const totalValue = safeInteger(total);
+  const createdValue = safeInteger(created);
   if (typeof user !== 'string' || !ORDER_STATUSES.includes(status as OrderStatus) || totalValue === null ||
     createdValue === null || !Array.isArray(lines) || !lines.every(isLine)) {
     throw corrupted(key, 'order is not in the shape our adapters write');
@@ -44,8 +81,8 @@ const isLine = (line: unknown): line is OrderLine => {
 
 /** A user's stats hash (HMGET totalOrders totalSpent): absent fields are zeros. */
 export function decodeStats(key: string, userId: string, [count, spent]: readonly unknown[]): UserStats {
-  const totalOrders = count === null ? 0 : safeInteger(typeof count === 'number' ? String(count) : count);
-  const totalSpent = spent === null ? 0 : safeInteger(typeof spent === 'number' ? String(spent) : spent);
+  const totalOrders = count === null ? 0 : safeInteger(count);
+  const totalSpent = spent === null ? 0 : safeInteger(spent);
   if (totalOrders === null || totalSpent === null) throw corrupted(key, 'user stats are not safe integers');
   return { userId, totalOrders, totalSpent };
 }

@@ -1,11 +1,16 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
-import { decodeRedisError, execMulti, WatchRunner } from '../../../libs/redis-atomic/src';
+import {
+  AtomicError, decodeRedisError, execMulti, IdempotencyOptions, IdempotentCall, idempotentCall, IdempotentDecision, idempotentWatch,
+  WatchRunner,
+} from '../../../libs/redis-atomic/src';
 import { decodeStock } from '../../inventory/adapters/redis-replies';
 import type { OrderKeys } from '../keys';
-import { byCreation, orderNotFound, planCancel, planComplete, planPlace, validPlace } from '../order-rules';
-import type { Order, OrderQueue, Orders, PlaceOrder, UserStats } from '../orders.port';
-import { corrupted, decodeOrder, decodeQueue, decodeStats, encodeItems, ORDER_FIELDS, timeMs } from './redis-replies';
+import { byCreation, orderNotFound, planCancel, planComplete, planPlace, requestOf, validPlace } from '../order-rules';
+import type { Order, OrderQueue, Orders, PlaceOrder, UserStats, WriteOptions } from '../orders.port';
+import {
+  corrupted, decodeOrder, decodeQueue, decodeStats, encodeItems, ORDER_FIELDS, orderValues, placedOrder, timeMs, toClaimedOrder, toOrder,
+} from './redis-replies';
 
 /**
  * MULTI/EXEC from the client. Every change here depends on something read first (stock, the order's status,
@@ -13,16 +18,21 @@ import { corrupted, decodeOrder, decodeQueue, decodeStats, encodeItems, ORDER_FI
  * type probes included (a write into a key of another type would fail inside EXEC after the others applied) —
  * decides in TypeScript (order-rules.ts, shared with the memory adapter), then queues its writes in MULTI/EXEC:
  *
- * | operation | WATCH (= everything read)                           | MULTI                                            |
- * |-----------|------------------------------------------------------|--------------------------------------------------|
- * | place     | stock, order, user's orders, user's stats, pending   | ZINCRBY -q per line, HSET, SADD, HINCRBY ×2, LPUSH |
- * | cancel    | stock, order, user's stats, pending                  | ZINCRBY +q per line, HSET, HINCRBY ×2, LREM      |
- * | claimNext | pending, processing, then the oldest pending order   | LMOVE pending→processing, HSET                   |
- * | complete  | order, processing                                    | HSET, LREM                                       |
+ * | operation | WATCH (= everything read)                               | MULTI                                            |
+ * |-----------|----------------------------------------------------------|--------------------------------------------------|
+ * | place     | stock, order, user's orders, user's stats, pending       | ZINCRBY -q per line, HSET, SADD, HINCRBY ×2, LPUSH |
+ * | cancel    | stock, order, pending, then the order's user's stats     | ZINCRBY +q per line, HSET, HINCRBY ×2, LREM      |
+ * | claimNext | pending, processing, then the oldest pending order       | LMOVE pending→processing, HSET                   |
+ * | complete  | order, processing                                        | HSET, LREM                                       |
  *
- * cancel first looks up the order's user (an order's user never changes) so that its stats key is watched
- * from the start. Reads (get, listByUser, userStats, queue) need no transaction beyond MULTI for a consistent
- * snapshot of the two queue lists.
+ * Keys named by what was read (the order's user's stats, the oldest pending order) are WATCHed as soon as their
+ * name is known and read after that, so the decision still rests on one version of everything it read.
+ * Reads (get, listByUser, userStats, queue) need no transaction beyond MULTI for a consistent snapshot of the
+ * two queue lists.
+ *
+ * With an idempotency key, each of them also WATCHes and reads its record and writes it in the same MULTI
+ * (idempotentWatch): the outcome — an order, or a business failure — in the layout of lua/orders.lua's replies,
+ * so either strategy replays the other's records. A claim that found nothing pending records nothing.
  *
  * Every operation WATCHes the one stock sorted set or the pending list, so in one process they queue behind
  * each other (WatchRunner's in-process key locks); between processes, WATCH aborts and retries.
@@ -32,15 +42,17 @@ export class RedisTransactionsOrders implements Orders {
     private readonly client: Redis,
     private readonly watch: WatchRunner,
     private readonly keys: OrderKeys,
+    private readonly idempotency: IdempotencyOptions,
   ) {}
 
-  place(cmd: PlaceOrder): Promise<Order> {
-    const order = validPlace(cmd);
+  place(cmd: PlaceOrder, options?: WriteOptions): Promise<Order> {
+    const call = this.call(options, requestOf.place(cmd));
+    const order = validPlace(cmd, call);
     const { id, userId, items, total } = order;
     const k = this.keys;
     const [stock, orderKey, userOrders, stats, pending] =
       [k.stock(), k.order(id), k.userOrders(userId), k.userStats(userId), k.pending()];
-    return this.watch.run([stock, orderKey, userOrders, stats, pending], async (connection) => {
+    return this.transact(call, [stock, orderKey, userOrders, stats, pending], async (connection) => {
       const [exists, scores, statsFields, setType, queueType, time] = await read(connection, (p) => p
         .exists(orderKey)
         .zmscore(stock, ...items.map((line) => line.productId))
@@ -50,14 +62,20 @@ export class RedisTransactionsOrders implements Orders {
         .time()) as [number, (string | null)[], (string | null)[], string, string, string[]];
       expectType(userOrders, setType, 'set');
       expectType(pending, queueType, 'list');
-      const levels = items.map((line, i) => decodeStock(stock, line.productId, scores[i]));
-      try {
-        planPlace(order, { exists: exists === 1, stock: levels, stats: decodeStats(stats, userId, statsFields) });
-      } catch (fail) {
-        return { fail: fail as Error };
-      }
-      const created = timeMs(time);
       return {
+        exists: exists === 1,
+        stock: items.map((line, i) => decodeStock(stock, line.productId, scores[i])),
+        stats: decodeStats(stats, userId, statsFields),
+        created: timeMs(time),
+      };
+    }, ({ created, ...reads }): IdempotentDecision => {
+      try {
+        planPlace(order, reads);
+      } catch (error) {
+        return { error: error as AtomicError };
+      }
+      return {
+        values: [created],
         write: (m) => {
           for (const line of items) m.zincrby(stock, -line.quantity, line.productId);
           m.hset(orderKey, 'user', userId, 'status', 'pending', 'total', total, 'created', created, 'items', encodeItems(items));
@@ -66,94 +84,99 @@ export class RedisTransactionsOrders implements Orders {
           m.hincrby(stats, 'totalSpent', total);
           m.lpush(pending, id);
         },
-        result: (): Order => ({ id, userId, items, total, status: 'pending', createdAt: new Date(created).toISOString() }),
       };
-    });
+    }, (values) => placedOrder(order, values));
   }
 
-  async cancel(orderId: string): Promise<Order> {
+  cancel(orderId: string, options?: WriteOptions): Promise<Order> {
     const k = this.keys;
-    const orderKey = k.order(orderId);
-    const userId = await this.client.hget(orderKey, 'user').catch((err) => Promise.reject(decodeRedisError(err)));
-    if (userId === null) throw orderNotFound(orderId);
-    const [stock, stats, pending] = [k.stock(), k.userStats(userId), k.pending()];
-    return this.watch.run([stock, orderKey, stats, pending], async (connection) => {
-      const [fields, statsFields, queueType] = await read(connection, (p) => p
-        .hmget(orderKey, ...ORDER_FIELDS)
-        .hmget(stats, 'totalOrders', 'totalSpent')
-        .type(pending)) as [(string | null)[], (string | null)[], string];
+    const [stock, orderKey, pending] = [k.stock(), k.order(orderId), k.pending()];
+    return this.transact(this.call(options, requestOf.cancel(orderId)), [stock, orderKey, pending], async (connection) => {
+      const [fields, queueType] = await read(connection, (p) => p.hmget(orderKey, ...ORDER_FIELDS).type(pending)) as
+        [(string | null)[], string];
       expectType(pending, queueType, 'list');
       const order = decodeOrder(orderKey, orderId, fields);
-      if (order && order.userId !== userId) throw corrupted(orderKey, 'order belongs to another user than looked up');
-      const scores = order ? (await read(connection, (p) => p.zmscore(stock, ...order.items.map((l) => l.productId))))[0] as (string | null)[] : [];
-      const levels = order ? order.items.map((line, i) => decodeStock(stock, line.productId, scores[i])) : [];
+      if (!order) return { order, levels: [] };
+      // The order names its user's stats key (a user never changes): WATCHed before it is read.
+      const stats = k.userStats(order.userId);
+      const [, statsFields, scores] = await read(connection, (p) => p
+        .watch(stats)
+        .hmget(stats, 'totalOrders', 'totalSpent')
+        .zmscore(stock, ...order.items.map((line) => line.productId))) as [unknown, (string | null)[], (string | null)[]];
+      const levels = order.items.map((line, i) => decodeStock(stock, line.productId, scores[i]));
+      return { order, levels, stats, statsFields };
+    }, ({ order, levels, stats, statsFields }): IdempotentDecision => {
       try {
         planCancel(orderId, order, levels);
-      } catch (fail) {
-        return { fail: fail as Error };
+      } catch (error) {
+        return { error: error as AtomicError };
       }
-      if (statsFields[0] === null || statsFields[1] === null) throw corrupted(stats, 'the stats of a pending order are missing');
-      decodeStats(stats, userId, statsFields);
-      const { items, total } = order!;
+      const { userId, items, total } = order!;
+      if (statsFields![0] === null || statsFields![1] === null) throw corrupted(stats!, 'the stats of a pending order are missing');
+      decodeStats(stats!, userId, statsFields!);
       return {
+        values: orderValues({ ...order!, status: 'cancelled' }),
         write: (m) => {
           for (const line of items) m.zincrby(stock, line.quantity, line.productId);
           m.hset(orderKey, 'status', 'cancelled');
-          m.hincrby(stats, 'totalOrders', -1);
-          m.hincrby(stats, 'totalSpent', -total);
+          m.hincrby(stats!, 'totalOrders', -1);
+          m.hincrby(stats!, 'totalSpent', -total);
           m.lrem(pending, 1, orderId);
         },
-        result: (): Order => ({ ...order!, status: 'cancelled' }),
       };
-    });
+    }, (values) => toOrder(orderKey, orderId, values));
   }
 
-  claimNext(): Promise<Order | null> {
+  claimNext(options?: WriteOptions): Promise<Order | null> {
     const [pending, processing] = [this.keys.pending(), this.keys.processing()];
-    return this.watch.run([pending, processing], async (connection) => {
+    return this.transact(this.call(options, requestOf.claimNext()), [pending, processing], async (connection) => {
       const [oldest, listType] = await read(connection, (p) => p.lindex(pending, -1).type(processing)) as [string | null, string];
       expectType(processing, listType, 'list');
-      // Empty: nothing to write; EXEC still confirms the list stayed empty (else we retry and may find one).
-      if (oldest === null) return { write: () => undefined, result: () => null };
+      if (oldest === null) return null;
       const orderKey = this.keys.order(oldest);
       await connection.watch(orderKey);
-      const order = decodeOrder(orderKey, oldest, await connection.hmget(orderKey, ...ORDER_FIELDS));
+      return { orderKey, order: decodeOrder(orderKey, oldest, await connection.hmget(orderKey, ...ORDER_FIELDS)) };
+    }, (data): IdempotentDecision<Order | null> => {
+      // Empty: nothing to write, nor to record; EXEC still confirms the list stayed empty (else we retry and may find one).
+      if (data === null) return { unrecorded: { write: () => undefined, result: () => null } };
+      const { orderKey, order } = data;
       if (!order || order.status !== 'pending') {
         // Two reads, not one snapshot: a cancel or another claim may have committed in between. Then the watched
         // pending list changed and an (empty) EXEC aborts, so we retry; if it does not, the data really is wrong.
-        return { write: () => undefined, result: () => { throw corrupted(orderKey, 'a queued order is not pending'); } };
+        return { unrecorded: { write: () => undefined, result: () => { throw corrupted(orderKey, 'a queued order is not pending'); } } };
       }
       return {
+        values: [order.id, ...orderValues({ ...order, status: 'processing' })],
         write: (m) => {
           m.lmove(pending, processing, 'RIGHT', 'LEFT');
           m.hset(orderKey, 'status', 'processing');
         },
-        result: (): Order => ({ ...order, status: 'processing' }),
       };
-    });
+    }, (values) => toClaimedOrder(pending, (id) => this.keys.order(id), values));
   }
 
-  complete(orderId: string): Promise<Order> {
+  complete(orderId: string, options?: WriteOptions): Promise<Order> {
     const orderKey = this.keys.order(orderId);
     const processing = this.keys.processing();
-    return this.watch.run([orderKey, processing], async (connection) => {
+    return this.transact(this.call(options, requestOf.complete(orderId)), [orderKey, processing], async (connection) => {
       const [fields, listType] = await read(connection, (p) => p.hmget(orderKey, ...ORDER_FIELDS).type(processing)) as
         [(string | null)[], string];
       expectType(processing, listType, 'list');
-      const order = decodeOrder(orderKey, orderId, fields);
+      return decodeOrder(orderKey, orderId, fields);
+    }, (order): IdempotentDecision => {
       try {
         planComplete(orderId, order);
-      } catch (fail) {
-        return { fail: fail as Error };
+      } catch (error) {
+        return { error: error as AtomicError };
       }
       return {
+        values: orderValues({ ...order!, status: 'completed' }),
         write: (m) => {
           m.hset(orderKey, 'status', 'completed');
           m.lrem(processing, 1, orderId);
         },
-        result: (): Order => ({ ...order!, status: 'completed' }),
       };
-    });
+    }, (values) => toOrder(orderKey, orderId, values));
   }
 
   async get(orderId: string): Promise<Order> {
@@ -182,6 +205,16 @@ export class RedisTransactionsOrders implements Orders {
     const [pending, processing] = await execMulti(this.client, (m) =>
       m.lrange(this.keys.pending(), 0, -1).lrange(this.keys.processing(), 0, -1)) as [string[], string[]];
     return decodeQueue(pending, processing);
+  }
+
+  private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {
+    return idempotentCall(this.keys.space.shard, options?.idempotencyKey, request, this.idempotency);
+  }
+
+  /** One WATCH transaction with the idempotency record watched, read and written in it (see idempotent-steps.ts). */
+  private transact<R, T>(call: IdempotentCall | undefined, keys: string[], read: (c: Redis) => Promise<R>,
+    decide: (data: R) => IdempotentDecision<T>, decode: (values: unknown[]) => T): Promise<T> {
+    return idempotentWatch(this.watch, { call, recordKey: (digest) => this.keys.record(digest), keys, read, decide, decode });
   }
 }
 
