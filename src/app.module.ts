@@ -22,8 +22,8 @@ export class AppModule {
           idempotencyTtlSeconds: config.idempotencyTtlSeconds,
         }),
         // One shop for both: orders take stock from this inventory in the same atomic step.
-        InventoryModule.forRoot({ strategy: config.strategy, shop: config.shop }),
-        OrdersModule.forRoot({ strategy: config.strategy, shop: config.shop }),
+        InventoryModule.forRoot({ strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
+        OrdersModule.forRoot({ strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
       ],
       controllers: [HealthController],
       providers: [{ provide: HEALTH_STRATEGY, useValue: config.strategy }],
