@@ -28,13 +28,14 @@ export interface ShopFixture {
  * share a server without FLUSHDB and a shop-wide queue or low-stock list holds only the test's own data.
  */
 export async function shopFixture(strategy: AtomicStrategy, server?: RedisServer,
-  { shop = uniqueShop(), redis = {} }: { shop?: string; redis?: Partial<RedisAtomicOptions> } = {}): Promise<ShopFixture> {
+  { shop = uniqueShop(), redis = {}, idempotencyTtlSeconds }:
+    { shop?: string; redis?: Partial<RedisAtomicOptions>; idempotencyTtlSeconds?: number } = {}): Promise<ShopFixture> {
   const kernel = strategy === 'memory' ? [] : [RedisAtomicModule.forRoot({ url: server!.url, ...redis })];
   const moduleRef = await Test.createTestingModule({
     imports: [
       ...kernel,
-      InventoryModule.forRoot({ strategy, shop, http: false }),
-      OrdersModule.forRoot({ strategy, shop, http: false }),
+      InventoryModule.forRoot({ strategy, shop, idempotencyTtlSeconds, http: false }),
+      OrdersModule.forRoot({ strategy, shop, idempotencyTtlSeconds, http: false }),
     ],
   }).compile();
   await moduleRef.init();
