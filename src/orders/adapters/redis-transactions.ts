@@ -96,7 +96,7 @@ export class RedisTransactionsOrders implements Orders {
         [(string | null)[], string];
       expectType(pending, queueType, 'list');
       const order = decodeOrder(orderKey, orderId, fields);
-      if (!order) return { order, levels: [] };
+      if (!order) return null;
       // The order names its user's stats key (a user never changes): WATCHed before it is read.
       const stats = k.userStats(order.userId);
       const [, statsFields, scores] = await read(connection, (p) => p
@@ -105,22 +105,23 @@ export class RedisTransactionsOrders implements Orders {
         .zmscore(stock, ...order.items.map((line) => line.productId))) as [unknown, (string | null)[], (string | null)[]];
       const levels = order.items.map((line, i) => decodeStock(stock, line.productId, scores[i]));
       return { order, levels, stats, statsFields };
-    }, ({ order, levels, stats, statsFields }): IdempotentDecision => {
+    }, (reads): IdempotentDecision => {
+      if (!reads) return { error: orderNotFound(orderId) };
+      const { order, levels, stats, statsFields } = reads;
       try {
         planCancel(orderId, order, levels);
       } catch (error) {
         return { error: error as AtomicError };
       }
-      const { userId, items, total } = order!;
-      if (statsFields![0] === null || statsFields![1] === null) throw corrupted(stats!, 'the stats of a pending order are missing');
-      decodeStats(stats!, userId, statsFields!);
+      if (statsFields[0] === null || statsFields[1] === null) throw corrupted(stats, 'the stats of a pending order are missing');
+      decodeStats(stats, order.userId, statsFields);
       return {
-        values: orderValues({ ...order!, status: 'cancelled' }),
+        values: orderValues({ ...order, status: 'cancelled' }),
         write: (m) => {
-          for (const line of items) m.zincrby(stock, line.quantity, line.productId);
+          for (const line of order.items) m.zincrby(stock, line.quantity, line.productId);
           m.hset(orderKey, 'status', 'cancelled');
-          m.hincrby(stats!, 'totalOrders', -1);
-          m.hincrby(stats!, 'totalSpent', -total);
+          m.hincrby(stats, 'totalOrders', -1);
+          m.hincrby(stats, 'totalSpent', -order.total);
           m.lrem(pending, 1, orderId);
         },
       };
