@@ -66,7 +66,7 @@ export function decodeRedisError(err: unknown): unknown {
   // AbortError (and its subclass MaxRetriesPerRequestError): ioredis dropped a command in flight.
   if (MAYBE_RUN.test(err.message) || err.name === 'AbortError' || err.name === 'MaxRetriesPerRequestError') {
     return new AtomicError(KernelErrorCode.OUTCOME_UNKNOWN,
-      `The operation may or may not have been applied (${err.message}); read the state before retrying`);
+      `The operation may or may not have been applied (${err.message}); retry with the same Idempotency-Key to apply it exactly once`);
   }
   return err;
 }

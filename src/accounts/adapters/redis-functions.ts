@@ -1,4 +1,4 @@
-import { FunctionLibrary, IdempotentCall, idempotentCall, markReplayed, operationId } from '../../../libs/redis-atomic/src';
+import { FunctionLibrary, IdempotentCall, idempotentCall, idempotentFcall, operationId } from '../../../libs/redis-atomic/src';
 import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from '../accounts.port';
@@ -76,12 +76,9 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
     return idempotentCall(this.keys.space.shard, options?.idempotencyKey, request, { ttlSeconds: this.limits.idempotencyTtlSeconds });
   }
 
-  /** A write FCALL: idempotency ARGV first and the record key last when keyed; reply `{ replayed, …values }`. */
-  private async write<T>(fn: string, call: IdempotentCall | undefined, keys: string[], args: (string | number)[],
+  /** A write FCALL with its idempotency record (kernel: idempotentFcall). */
+  private write<T>(fn: string, call: IdempotentCall | undefined, keys: string[], args: (string | number)[],
     decode: (values: unknown[]) => T): Promise<T> {
-    const reply = (await this.lib.call(fn, call ? [...keys, this.keys.record(call.digest)] : keys,
-      [call?.fingerprint ?? '', call?.ttlSeconds ?? 0, ...args])) as unknown[];
-    const result = decode(reply.slice(1));
-    return Number(reply[0]) === 1 ? markReplayed(result) : result;
+    return idempotentFcall(this.lib, fn, { call, recordKey: (digest) => this.keys.record(digest), keys, args, decode });
   }
 }
