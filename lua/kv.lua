@@ -1,0 +1,280 @@
+#!lua name=kv
+--[[
+  The conditional store of one namespace: "write these keys only if those conditions hold", in one atomic step.
+
+  Entry   STRING or HASH  {<namespace>}:kv:<key>         a logical key (an id); a string, or a hash of string fields
+  Record  STRING          {<namespace>}:kv-idem:<digest>  an idempotency record (below), with a TTL
+
+  Every key of a call is in KEYS (one hash tag); the request is JSON in ARGV, decoded with cjson, with every
+  integer sent as a string (cjson would round numbers past 14 digits). Integers are safe integers (|n| < 2^53),
+  stored as canonical decimal text; INCRBY/HINCRBY do the arithmetic (exact 64-bit) once the bound is checked.
+  Failures are `redis.error_reply('<CODE> <json details>')`, decoded in libs/redis-atomic/src/errors.ts.
+  Rule: every read and check — every condition, and every update's type and value against the effects of the
+  updates before it (a shadow of each key) — runs before the first write, because Redis never rolls back.
+  src/kv/kv-rules.ts (planTransaction) is the same planner in TypeScript; the contract suite keeps them identical.
+]]
+
+local LIBRARY_VERSION = '1'
+local MAX_SAFE = 9007199254740991
+
+-- `CODE {json}`. Numbers are written with %d: cjson keeps only 14 significant digits.
+local function encode(details)
+  local parts = {}
+  for key, value in pairs(details) do
+    local encoded = type(value) == 'number' and string.format('%d', value) or cjson.encode(value)
+    parts[#parts + 1] = cjson.encode(key) .. ':' .. encoded
+  end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+
+local function fail(code, details)
+  return redis.error_reply(code .. ' ' .. encode(details))
+end
+
+-- An integer written the canonical way ('0' or -?[1-9][0-9]*) within ±MAX_SAFE; nil otherwise.
+local function safe_integer(text)
+  if not text or #text > 17 or not (text == '0' or string.match(text, '^%-?[1-9]%d*$')) then return nil end
+  local n = tonumber(text)
+  if n > MAX_SAFE or n < -MAX_SAFE then return nil end
+  return n
+end
+
+--[[ Idempotency (the same wrapper as lua/accounts.lua's and lua/orders.lua's: keep them identical) —
+  every write function takes two leading ARGV and an optional trailing KEY:
+  ARGV[1] request fingerprint ('' = no idempotency key)   ARGV[2] record TTL in seconds
+  KEYS[last] the record (only with a fingerprint; same hash tag as the operation's keys)
+  A record with this fingerprint: its outcome is replayed and nothing else runs; with another fingerprint:
+  IDEMPOTENCY_KEY_MISMATCH. Otherwise the operation runs and its outcome — success or business failure — is
+  stored in the same atomic step:  <fingerprint>|o|<reply values joined by ','>  or  <fingerprint>|e|<error>
+  Reply of every write function: { replayed (0 or 1), <the operation's reply…> }; a replayed error carries
+  "replayed":1 in its details. The header of each function below lists its ARGV after these two. ]]
+local function replay(record, fingerprint)
+  local stored, kind, payload = string.match(record, '^([^|]*)|(%a)|(.*)$')
+  if stored ~= fingerprint then
+    return fail('IDEMPOTENCY_KEY_MISMATCH', { message = 'this Idempotency-Key was used with a different request' })
+  end
+  if kind == 'e' then return redis.error_reply((string.gsub(payload, ' {', ' {"replayed":1,', 1))) end
+  local reply = { 1 }
+  for value in string.gmatch(payload, '[^,]+') do reply[#reply + 1] = value end
+  return reply
+end
+
+local function outcome(reply)
+  if reply.err then return 'e|' .. reply.err end
+  local values = {}
+  for i, value in ipairs(reply) do values[i] = type(value) == 'number' and string.format('%d', value) or value end
+  return 'o|' .. table.concat(values, ',')
+end
+
+local function idempotent(operation)
+  return function(keys, args)
+    local fingerprint, own_keys, own_args = args[1], keys, {}
+    for i = 3, #args do own_args[i - 2] = args[i] end
+    if fingerprint == '' then
+      local reply = operation(own_keys, own_args)
+      if reply.err then return reply end
+      table.insert(reply, 1, 0)
+      return reply
+    end
+    local record_key = keys[#keys]
+    local record = redis.call('GET', record_key)
+    if record then return replay(record, fingerprint) end
+    own_keys = {}
+    for i = 1, #keys - 1 do own_keys[i] = keys[i] end
+    local reply = operation(own_keys, own_args) -- a raised error (STORE_CORRUPTED) wrote nothing and is not stored
+    redis.call('SET', record_key, fingerprint .. '|' .. outcome(reply), 'EX', args[2])
+    if reply.err then return reply end
+    table.insert(reply, 1, 0)
+    return reply
+  end
+end
+
+--[[ kv_version  (no-writes)
+  Reply: the library version string; the loader compares it with this file. ]]
+local function version()
+  return LIBRARY_VERSION
+end
+
+-- Shadows: what each key holds as the transaction goes (type, string value, hash length, known hash fields —
+-- false = absent); `fresh` = (re)created by the transaction, so a field not known is absent. Read lazily.
+local function shadow_of(keys, shadows, k)
+  local s = shadows[k]
+  if not s then
+    local kind = redis.call('TYPE', keys[k]).ok
+    s = { type = kind, value = false, length = 0, fields = {}, fresh = kind ~= 'hash' }
+    if kind == 'string' then s.value = redis.call('GET', keys[k])
+    elseif kind == 'hash' then s.length = redis.call('HLEN', keys[k]) end
+    shadows[k] = s
+  end
+  return s
+end
+
+local function reset(s, kind)
+  s.type, s.value, s.length, s.fields, s.fresh = kind, false, 0, {}, true
+end
+
+local function field_of(keys, k, s, field)
+  local v = s.fields[field]
+  if v == nil then
+    if s.fresh then v = false else v = redis.call('HGET', keys[k], field) end
+    s.fields[field] = v
+  end
+  return v
+end
+
+local function at(where, index, item)
+  return { ['in'] = where, index = index, key = item.key, field = item.field }
+end
+
+local function wrong_type(where, index, item, kind)
+  local details = at(where, index, item)
+  details.type = kind
+  details.message = where .. ' ' .. index .. ': ' .. item.key .. ' holds a ' .. kind .. ', not a ' ..
+    (item.field and 'hash' or 'string')
+  return fail('WRONG_TYPE', details)
+end
+
+local function not_integer(where, index, item)
+  local details = at(where, index, item)
+  details.message = where .. ' ' .. index .. ': the value of ' .. item.key .. (item.field and ('.' .. item.field) or '') ..
+    ' is not an integer'
+  return fail('NOT_AN_INTEGER', details)
+end
+
+local function overflow(index, item)
+  local details = at('update', index, item)
+  details.message = 'update ' .. index .. ': the result would leave the safe-integer range'
+  return fail('INTEGER_OVERFLOW', details)
+end
+
+-- The first failing condition's error reply, or nil when all hold. Indexes in replies are 0-based.
+local function check_conditions(keys, shadows, conditions)
+  for i, c in ipairs(conditions) do
+    local index = i - 1
+    local s = shadow_of(keys, shadows, c.k)
+    local expected = c.field and 'hash' or 'string'
+    if s.type ~= expected and s.type ~= 'none' then return wrong_type('condition', index, c, s.type) end
+    local current
+    if not c.field then current = s.value
+    elseif s.type == 'none' then current = false
+    else current = field_of(keys, c.k, s, c.field) end
+    local holds
+    if c.op == 'exists' then holds = current ~= false
+    elseif c.op == 'absent' then holds = current == false
+    elseif c.op == 'eq' then holds = current == c.value
+    elseif c.op == 'ne' then holds = current ~= c.value
+    elseif current == false then holds = false
+    else
+      local n = safe_integer(current)
+      if not n then return not_integer('condition', index, c) end
+      local v = tonumber(c.value)
+      if c.op == 'gt' then holds = n > v
+      elseif c.op == 'gte' then holds = n >= v
+      elseif c.op == 'lt' then holds = n < v
+      elseif c.op == 'lte' then holds = n <= v
+      else error('unknown condition op ' .. tostring(c.op)) end
+    end
+    if not holds then
+      return fail('CONDITION_FAILED', { message = 'condition ' .. index .. ' does not hold', index = index, key = c.key,
+        field = c.field, op = c.op })
+    end
+  end
+  return nil
+end
+
+-- The first update that would fail (against the shadows, after the updates before it), or nil.
+local function check_updates(keys, shadows, updates)
+  for i, u in ipairs(updates) do
+    local index = i - 1
+    local s = shadow_of(keys, shadows, u.k)
+    if u.op == 'set' then
+      reset(s, 'string')
+      s.value = u.value
+    elseif u.op == 'del' then
+      reset(s, 'none')
+    elseif u.op == 'expire' then
+      -- any type; a no-op on an absent key
+    elseif u.op == 'incrby' then
+      if s.type ~= 'string' and s.type ~= 'none' then return wrong_type('update', index, u, s.type) end
+      local n = 0
+      if s.type == 'string' then n = safe_integer(s.value) end
+      if not n then return not_integer('update', index, u) end
+      local result = n + tonumber(u.by)
+      if result > MAX_SAFE or result < -MAX_SAFE then return overflow(index, u) end
+      if s.type == 'none' then reset(s, 'string') end
+      s.value = string.format('%d', result)
+    elseif u.op == 'hset' or u.op == 'hincrby' or u.op == 'hdel' then
+      if s.type ~= 'hash' and s.type ~= 'none' then return wrong_type('update', index, u, s.type) end
+      local old = false
+      if s.type == 'hash' then old = field_of(keys, u.k, s, u.field) end
+      local new = false
+      if u.op == 'hset' then new = u.value
+      elseif u.op == 'hincrby' then
+        local n = 0
+        if old then n = safe_integer(old) end
+        if not n then return not_integer('update', index, u) end
+        local result = n + tonumber(u.by)
+        if result > MAX_SAFE or result < -MAX_SAFE then return overflow(index, u) end
+        new = string.format('%d', result)
+      end
+      if s.type ~= 'none' or new then
+        if s.type == 'none' then reset(s, 'hash') end
+        s.length = s.length + (new and 1 or 0) - (old and 1 or 0)
+        s.fields[u.field] = new
+        if s.length == 0 then reset(s, 'none') end -- Redis removes an emptied hash
+      end
+    else
+      error('unknown update op ' .. tostring(u.op)) -- a bug on our side: raised before any write
+    end
+  end
+  return nil
+end
+
+--[[ kv_update_if_conditions_met   (the seed's update_if_conditions_met, with typed replies)
+  KEYS[1..n] the entries the request names, each once, in order of first appearance
+  ARGV[1] conditions: JSON [{ k (index into KEYS), key (logical name), field?, op, value? (text) }, …]
+  ARGV[2] updates:    JSON [{ k, key, op, field?, value? (text), by? (integer text), seconds? (integer text) }, …]
+  Reply: { number of updates applied }  (write functions: see Idempotency above)
+    — or CONDITION_FAILED {index, key, field?, op}: the first condition (0-based) that does not hold;
+      WRONG_TYPE {in, index, key, field?, type}: a condition or update on a key of the other kind;
+      NOT_AN_INTEGER {in, index, key, field?}: an integer comparison or increment on a value that is not one;
+      INTEGER_OVERFLOW {in, index, key, field?}: an increment leaving the safe-integer range.
+  Conditions see the state before the transaction; each update sees the effects of the previous ones.
+  set overwrites any type (as SET does), del deletes any type, expire works on any key (no-op when absent). ]]
+local function update_if_conditions_met(keys, args)
+  local conditions, updates = cjson.decode(args[1]), cjson.decode(args[2])
+  local shadows = {}
+  local failed = check_conditions(keys, shadows, conditions) or check_updates(keys, shadows, updates)
+  if failed then return failed end
+  -- All checked: from here on nothing can fail (types and integers are known), so every write is applied.
+  for _, u in ipairs(updates) do
+    local key = keys[u.k]
+    if u.op == 'set' then redis.call('SET', key, u.value)
+    elseif u.op == 'incrby' then redis.call('INCRBY', key, u.by)
+    elseif u.op == 'del' then redis.call('DEL', key)
+    elseif u.op == 'hset' then redis.call('HSET', key, u.field, u.value)
+    elseif u.op == 'hincrby' then redis.call('HINCRBY', key, u.field, u.by)
+    elseif u.op == 'hdel' then redis.call('HDEL', key, u.field)
+    else redis.call('EXPIRE', key, u.seconds) end
+  end
+  return { #updates }
+end
+
+--[[ kv_get  (no-writes)
+  KEYS[1] the entry
+  ARGV[1] its logical name (for error details)
+  Reply: { 'string', value, pttl } or { 'hash', { field, value, … }, pttl }   (pttl -1 = no TTL)
+    — or KEY_NOT_FOUND {key}; WRONG_TYPE {key, type} for a type this store never writes ]]
+local function get(keys, args)
+  local kind = redis.call('TYPE', keys[1]).ok
+  if kind == 'none' then return fail('KEY_NOT_FOUND', { message = 'key not found', key = args[1] }) end
+  local value
+  if kind == 'string' then value = redis.call('GET', keys[1])
+  elseif kind == 'hash' then value = redis.call('HGETALL', keys[1])
+  else return fail('WRONG_TYPE', { message = args[1] .. ' holds a ' .. kind, key = args[1], type = kind }) end
+  return { kind, value, redis.call('PTTL', keys[1]) }
+end
+
+redis.register_function{ function_name = 'kv_version', callback = version, flags = { 'no-writes' } }
+redis.register_function{ function_name = 'kv_get', callback = get, flags = { 'no-writes' } }
+redis.register_function('kv_update_if_conditions_met', idempotent(update_if_conditions_met))

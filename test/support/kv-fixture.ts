@@ -1,0 +1,46 @@
+import { Test } from '@nestjs/testing';
+import { randomBytes } from 'node:crypto';
+import type Redis from 'ioredis';
+import { RedisAtomicModule, RedisAtomicOptions } from '../../libs/redis-atomic/src';
+import type { AtomicStrategy } from '../../libs/redis-atomic/src/strategy';
+import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
+import { KvModule } from '../../src/kv/kv.module';
+import { ConditionalStore, KV_STORE } from '../../src/kv/kv.port';
+
+export interface KvFixture {
+  strategy: AtomicStrategy;
+  namespace: string;
+  store: ConditionalStore;
+  /** Redis strategies only: a test-side client, the Redis key of a logical key, the whole keyspace as text. */
+  client?: Redis;
+  redisKey: (key: string) => string;
+  rawSnapshot?: () => Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * The conditional store wired as in production (KvModule.forRoot, RedisAtomicModule), in a fresh namespace per
+ * fixture — its own hash tag, so tests share a server without FLUSHDB.
+ */
+export async function kvFixture(strategy: AtomicStrategy, server?: RedisServer,
+  { namespace = `kv-${randomBytes(4).toString('hex')}`, redis = {} }: { namespace?: string; redis?: Partial<RedisAtomicOptions> } = {}):
+  Promise<KvFixture> {
+  const kernel = strategy === 'memory' ? [] : [RedisAtomicModule.forRoot({ url: server!.url, ...redis })];
+  const moduleRef = await Test.createTestingModule({
+    imports: [...kernel, KvModule.forRoot({ strategy, namespace, http: false })],
+  }).compile();
+  await moduleRef.init();
+  const client = strategy === 'memory' ? undefined : server!.client();
+  return {
+    strategy,
+    namespace,
+    store: moduleRef.get<ConditionalStore>(KV_STORE),
+    client,
+    redisKey: (key) => `${redis.keyPrefix ?? 'ra'}:{${namespace}}:kv:${key}`,
+    rawSnapshot: client && (() => keyspaceSnapshot(client)),
+    close: async () => {
+      await moduleRef.close();
+      client?.disconnect();
+    },
+  };
+}
