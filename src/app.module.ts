@@ -4,6 +4,7 @@ import { AccountsModule } from './accounts/accounts.module';
 import { AppConfig } from './config';
 import { HEALTH_STRATEGY, HealthController } from './health/health.controller';
 import { InventoryModule } from './inventory/inventory.module';
+import { KvModule } from './kv/kv.module';
 import { OrdersModule } from './orders/orders.module';
 
 @Module({})
@@ -24,6 +25,7 @@ export class AppModule {
         // One shop for both: orders take stock from this inventory in the same atomic step.
         InventoryModule.forRoot({ strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
         OrdersModule.forRoot({ strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
+        KvModule.forRoot({ strategy: config.strategy, namespace: config.kvNamespace, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
       ],
       controllers: [HealthController],
       providers: [{ provide: HEALTH_STRATEGY, useValue: config.strategy }],

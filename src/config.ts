@@ -8,6 +8,8 @@ export interface AppConfig {
   ledger: string;
   /** The shop of Inventory and Orders: one hash tag for both (orders take stock atomically). */
   shop: string;
+  /** The conditional store's namespace (KV_NAMESPACE): the hash tag of its keys. */
+  kvNamespace: string;
   maxBatch: number;
   historyLimit: number;
   idempotencyTtlSeconds: number;
@@ -29,6 +31,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     ledger: env.LEDGER ?? 'main',
     shop: env.SHOP ?? 'main',
+    kvNamespace: env.KV_NAMESPACE ?? 'kv',
     maxBatch: integer(env, 'MAX_BATCH', 1000),
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000),
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400),
