@@ -392,7 +392,7 @@ export function kvContract(makeFixture: () => Promise<KvFixture>): void {
       const key1 = key();
       const outcomes = await Promise.all(Array.from({ length: 10 }, () => store.transaction(bump, k(key1)).catch((e) => e)));
       const receipts = outcomes.filter((o) => !(o instanceof Error));
-      expect(outcomes.filter((o) => o instanceof Error).every((e) => e.code === 'IDEMPOTENCY_KEY_IN_PROGRESS')).toBe(true);
+      expect(outcomes.filter((o) => o instanceof Error).every((e) => (e as { code?: string }).code === 'IDEMPOTENCY_KEY_IN_PROGRESS')).toBe(true);
       expect(receipts.filter((r) => !isReplayed(r))).toHaveLength(1);
       expect(await value('a')).toBe('1');
     });
