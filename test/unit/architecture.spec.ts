@@ -57,6 +57,16 @@ describe('architecture', () => {
     expect(imports(join(root, 'src', 'orders', 'keys.ts'))).toContain('../inventory/keys');
   });
 
+  it('keeps the conditional store (kv) domain-neutral: it imports no other domain module, and none imports it', () => {
+    const inKv = (f: string) => rel(f).startsWith('src/kv/');
+    const domain = (f: string, i: string) => i.startsWith('.') && /\/src\/(accounts|inventory|orders)\//.test(join(f, '..', i) + '/');
+    expect(src.filter(inKv).length).toBeGreaterThan(0);
+    expect(src.filter((f) => inKv(f) && imports(f).some((i) => domain(f, i))).map(rel)).toEqual([]);
+    const toKv = (f: string, i: string) => i.startsWith('.') && join(f, '..', i).startsWith(join(root, 'src', 'kv'));
+    const offenders = src.filter((f) => !inKv(f) && !rel(f).endsWith('app.module.ts') && imports(f).some((i) => toKv(f, i)));
+    expect(offenders.map(rel)).toEqual([]);
+  });
+
   it('prefixes every Lua function with its library name (function names are global in Redis)', () => {
     const dir = join(root, 'lua');
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.lua'))) {
