@@ -128,8 +128,10 @@ export class WatchRunner {
       plan = await attempt(connection);
     } catch (err) {
       if (connection.status !== 'ready') return { done: false, retry: 'dropped' };
+      const error = decodeRedisError(err);
+      if (this.leftInDoubt(connection, error)) throw error;
       await this.unwatch(connection);
-      throw decodeRedisError(err);
+      throw error;
     }
     if ('fail' in plan) {
       await this.unwatch(connection);
@@ -147,10 +149,23 @@ export class WatchRunner {
     try {
       replies = await multi.exec();
     } catch (err) {
-      throw decodeRedisError(err); // EXEC was sent: applied or not, we cannot tell
+      const error = decodeRedisError(err); // EXEC was sent: applied or not, we cannot tell
+      this.leftInDoubt(connection, error);
+      throw error;
     }
     if (replies === null) return { done: false, retry: 'conflict' }; // a watched key changed: nothing applied
     return { done: true, value: plan.result(checkExecReplies(replies)) };
+  }
+
+  /**
+   * A command that timed out (or failed in transit) may still be held or run by the server: the connection is
+   * not reused (the next transaction would queue behind it), and its WATCH state is unknown.
+   */
+  private leftInDoubt(connection: Redis, error: unknown): boolean {
+    const inDoubt = error instanceof AtomicError &&
+      (error.code === KernelErrorCode.OUTCOME_UNKNOWN || error.code === KernelErrorCode.STORE_UNAVAILABLE);
+    if (inDoubt) this.broken.add(connection);
+    return inDoubt;
   }
 
   private async unwatch(connection: Redis): Promise<void> {
@@ -190,8 +205,15 @@ export class WatchRunner {
   }
 
   private discard(connection: Redis): void {
-    // An ended connection is already closed; disconnect() would only leave ioredis' 2 s destroy timer behind.
-    if (connection.status !== 'end') connection.disconnect();
+    if (connection.status === 'ready') {
+      // QUIT queues behind what the server may still hold (e.g. an EXEC held by CLIENT PAUSE), which then runs
+      // as it would have instead of being cut off. No client timeout on it; a bound in case the server hangs.
+      connection.options.commandTimeout = undefined;
+      const bound = setTimeout(() => connection.disconnect(), 30_000).unref();
+      connection.quit().catch(() => connection.disconnect()).finally(() => clearTimeout(bound));
+    } else if (connection.status !== 'end') {
+      connection.disconnect(); // an ended one is closed already: disconnect() would only leave a 2 s timer behind
+    }
     this.open--;
   }
 
