@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * `idempotent(…)` wrapper (replay, outcome, idempotent). The copies must stay identical: a record written by one
  * library's function is read by the TypeScript side with one decoder (libs/redis-atomic/src/idempotency.ts).
  */
-const LIBRARIES = ['accounts', 'inventory', 'orders'];
+const LIBRARIES = ['accounts', 'inventory', 'orders', 'kv'];
 
 /** The wrapper's code: from `local function replay(` to the end of `local function idempotent(`. */
 function wrapper(library: string): string {
