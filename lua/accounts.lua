@@ -9,13 +9,22 @@
             (A list, not a stream: measured 0.78x the server time per transfer once histories are full, about
              the same while short, and 272 B instead of ~4.4 KB for an account's first entry — README, Benchmarks.)
 
+  Events    STREAM <prefix>:{<ledger>}:events   the shard's event log (transactional outbox): every committed write
+                  appends one entry { type, data = JSON } in the same FCALL, capped with XADD MAXLEN ~ <maxlen>.
+                  Failures and replays append nothing. Types and data (integers exact, written with %d):
+                  account.opened        { account, balance, floor }
+                  account.deposited     { id (operation), account, amount, balance (after) }
+                  account.withdrawn     { id (operation), account, amount (positive), balance (after) }
+                  transfer.completed    { id, from, to, amount, fromBalance, toBalance }   (balances after)
+                  transfer.batch_completed { transfers = [ the same object per item, in order ] }
+
   Amounts and balances are integers in minor units within +-(2^53 - 1): Lua numbers are doubles and are exact
   there. Balances change only through HINCRBY (exact 64-bit integer arithmetic on the server).
   Failures are `redis.error_reply('<CODE> <json details>')`, decoded in libs/redis-atomic/src/errors.ts.
   Rule of every function: all reads and checks run before the first write, because Redis never rolls back.
 ]]
 
-local LIBRARY_VERSION = '4'
+local LIBRARY_VERSION = '5'
 local MAX_SAFE = 9007199254740991
 
 -- `CODE {json}`. Numbers are written with %d: cjson keeps only 14 significant digits, balances need 16.
@@ -60,6 +69,21 @@ end
 local function check_history(key)
   local kind = redis.call('TYPE', key).ok
   if kind ~= 'list' and kind ~= 'none' then corrupted(key, 'history is not a list') end
+end
+
+-- XADD to a key of another type would fail after earlier writes: check the event log before the first write.
+local function check_events(key)
+  local kind = redis.call('TYPE', key).ok
+  if kind ~= 'stream' and kind ~= 'none' then corrupted(key, 'event log is not a stream') end
+end
+
+-- The last write of every write function (its key checked by check_events first).
+local function append_event(key, maxlen, event_type, data)
+  redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'type', event_type, 'data', data)
+end
+
+local function transfer_event(id, from, to, amount, from_balance, to_balance)
+  return encode({ id = id, from = from, to = to, amount = amount, fromBalance = from_balance, toBalance = to_balance })
 end
 
 local function now_ms()
@@ -135,14 +159,17 @@ local function version()
 end
 
 --[[ accounts_open
-  KEYS[1] account
-  ARGV[1] opening balance (>= 0)   ARGV[2] floor (<= opening balance)
+  KEYS[1] account   KEYS[2] events
+  ARGV[1] opening balance (>= 0)   ARGV[2] floor (<= opening balance)   ARGV[3] account id   ARGV[4] events maxlen
   Reply: { balance, floor }  — or ACCOUNT_EXISTS   (write functions: see Idempotency above) ]]
 local function open(keys, args)
   if redis.call('EXISTS', keys[1]) == 1 then
     return fail('ACCOUNT_EXISTS', { message = 'account already exists' })
   end
+  check_events(keys[2])
   redis.call('HSET', keys[1], 'b', args[1], 'm', args[2])
+  append_event(keys[2], args[4], 'account.opened',
+    encode({ account = args[3], balance = tonumber(args[1]), floor = tonumber(args[2]) }))
   return { tonumber(args[1]), tonumber(args[2]) }
 end
 
@@ -172,8 +199,8 @@ local function history(keys, args)
 end
 
 --[[ accounts_deposit / accounts_withdraw
-  KEYS[1] account   KEYS[2] history
-  ARGV[1] amount (> 0)   ARGV[2] operation id   ARGV[3] history cap
+  KEYS[1] account   KEYS[2] history   KEYS[3] events
+  ARGV[1] amount (> 0)   ARGV[2] operation id   ARGV[3] history cap   ARGV[4] account id   ARGV[5] events maxlen
   Reply: { balance after, server time (ms) }  — or ACCOUNT_NOT_FOUND / BALANCE_LIMIT_EXCEEDED / INSUFFICIENT_FUNDS ]]
 local function deposit(keys, args)
   local amount = tonumber(args[1])
@@ -182,9 +209,13 @@ local function deposit(keys, args)
   if account.balance + amount > MAX_SAFE then
     return fail('BALANCE_LIMIT_EXCEEDED', { message = 'balance would exceed the largest safe integer' })
   end
+  check_events(keys[3])
   local ms = now_ms()
   push(keys[2], tonumber(args[3]), { entry(args[2], 'd', ms, amount, '', account.balance + amount) })
-  return { redis.call('HINCRBY', keys[1], 'b', amount), ms }
+  local balance = redis.call('HINCRBY', keys[1], 'b', amount)
+  append_event(keys[3], args[5], 'account.deposited',
+    encode({ id = args[2], account = args[4], amount = amount, balance = balance }))
+  return { balance, ms }
 end
 
 local function withdraw(keys, args)
@@ -195,15 +226,19 @@ local function withdraw(keys, args)
     return fail('INSUFFICIENT_FUNDS', { message = 'balance would fall below the account floor',
       balance = account.balance, floor = account.floor })
   end
+  check_events(keys[3])
   local ms = now_ms()
   push(keys[2], tonumber(args[3]), { entry(args[2], 'w', ms, -amount, '', account.balance - amount) })
-  return { redis.call('HINCRBY', keys[1], 'b', -amount), ms }
+  local balance = redis.call('HINCRBY', keys[1], 'b', -amount)
+  append_event(keys[3], args[5], 'account.withdrawn',
+    encode({ id = args[2], account = args[4], amount = amount, balance = balance }))
+  return { balance, ms }
 end
 
 --[[ accounts_transfer
-  KEYS[1] source account   KEYS[2] target account   KEYS[3] source history   KEYS[4] target history
+  KEYS[1] source account   KEYS[2] target account   KEYS[3] source history   KEYS[4] target history   KEYS[5] events
   ARGV[1] amount (> 0)   ARGV[2] request floor ('' = none; the source keeps >= max(own floor, this))
-  ARGV[3] transfer id    ARGV[4] history cap   ARGV[5] source id   ARGV[6] target id
+  ARGV[3] transfer id    ARGV[4] history cap   ARGV[5] source id   ARGV[6] target id   ARGV[7] events maxlen
   Reply: { source balance after, target balance after, server time (ms) }
   — or ACCOUNT_NOT_FOUND / INSUFFICIENT_FUNDS / BALANCE_LIMIT_EXCEEDED ]]
 local function transfer(keys, args)
@@ -222,15 +257,19 @@ local function transfer(keys, args)
     return fail('BALANCE_LIMIT_EXCEEDED', { message = 'balance would exceed the largest safe integer', account = args[6] })
   end
   check_history(keys[4]) -- the source history is written first: if it is not a list, that LPUSH fails cleanly
+  check_events(keys[5])
   local cap, ms = tonumber(args[4]), now_ms()
   push(keys[3], cap, { entry(args[3], 'o', ms, -amount, args[6], source.balance - amount) })
   push(keys[4], cap, { entry(args[3], 'i', ms, amount, args[5], target.balance + amount) })
-  return { redis.call('HINCRBY', keys[1], 'b', -amount), redis.call('HINCRBY', keys[2], 'b', amount), ms }
+  local from_balance = redis.call('HINCRBY', keys[1], 'b', -amount)
+  local to_balance = redis.call('HINCRBY', keys[2], 'b', amount)
+  append_event(keys[5], args[7], 'transfer.completed', transfer_event(args[3], args[5], args[6], amount, from_balance, to_balance))
+  return { from_balance, to_balance, ms }
 end
 
 --[[ accounts_transfer_batch — all or nothing, items applied in order (later items see earlier ones)
-  KEYS[1..n] the accounts involved   KEYS[n+1..2n] their histories, same order
-  ARGV[1] history cap   ARGV[2] n (number of accounts)   ARGV[3..2+n] the account ids, same order
+  KEYS[1..n] the accounts involved   KEYS[n+1..2n] their histories, same order   KEYS[2n+1] events
+  ARGV[1] history cap   ARGV[2] n (number of accounts)   ARGV[3] events maxlen   ARGV[4..3+n] the account ids, same order
   then 5 values per transfer: source index, target index (1-based into KEYS), amount, request floor ('' = none), transfer id
   Reply: flat { source balance 1, target balance 1, source balance 2, …, server time (ms) }
   — or an error naming the failing item: { index = 0-based item, … } ]]
@@ -238,12 +277,12 @@ local function transfer_batch(keys, args)
   local cap, n = tonumber(args[1]), tonumber(args[2])
   local ids, accounts, balances = {}, {}, {}
   for i = 1, n do
-    ids[i] = args[2 + i]
+    ids[i] = args[3 + i]
     accounts[i] = read_account(keys[i])
     if accounts[i] then balances[i] = accounts[i].balance end
   end
   -- Simulate the whole batch first: nothing is written unless every item passes.
-  local first = 3 + n
+  local first = 4 + n
   local count = (#args - first + 1) / 5
   local after, entries, ms = {}, {}, nil
   for item = 0, count - 1 do
@@ -271,19 +310,23 @@ local function transfer_batch(keys, args)
     after[#after + 1] = balances[t]
   end
   for i = 2, n do check_history(keys[n + i]) end -- the first history is written first: it fails cleanly
+  check_events(keys[2 * n + 1])
   ms = now_ms()
   for i = 1, n do entries[i] = {} end
+  local events = {}
   for item = 0, count - 1 do
     local base = first + item * 5
     local s, t, amount, id = tonumber(args[base]), tonumber(args[base + 1]), tonumber(args[base + 2]), args[base + 4]
     table.insert(entries[s], entry(id, 'o', ms, -amount, ids[t], after[item * 2 + 1]))
     table.insert(entries[t], entry(id, 'i', ms, amount, ids[s], after[item * 2 + 2]))
+    events[item + 1] = transfer_event(id, ids[s], ids[t], amount, after[item * 2 + 1], after[item * 2 + 2])
   end
   -- Writes: one LPUSH per account (its entries in order), then one exact HINCRBY per changed account.
   for i = 1, n do push(keys[n + i], cap, entries[i]) end
   for i = 1, n do
     if balances[i] ~= accounts[i].balance then redis.call('HINCRBY', keys[i], 'b', balances[i] - accounts[i].balance) end
   end
+  append_event(keys[2 * n + 1], args[3], 'transfer.batch_completed', '{"transfers":[' .. table.concat(events, ',') .. ']}')
   after[#after + 1] = ms
   return after
 end

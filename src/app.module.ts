@@ -4,6 +4,7 @@ import { AccountsModule } from './accounts/accounts.module';
 import { AppConfig } from './config';
 import { HEALTH_STRATEGY, HealthController } from './health/health.controller';
 import { InventoryModule } from './inventory/inventory.module';
+import { EventsModule } from './events/events.module';
 import { KvModule } from './kv/kv.module';
 import { OrdersModule } from './orders/orders.module';
 
@@ -21,10 +22,13 @@ export class AppModule {
           maxBatch: config.maxBatch,
           historyLimit: config.historyLimit,
           idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+          eventsMaxLen: config.eventsMaxLen,
         }),
         // One shop for both: orders take stock from this inventory in the same atomic step.
         InventoryModule.forRoot({ strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
         OrdersModule.forRoot({ strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
+        // GET /events?stream=ledger (the ledger's shard); shop and kv follow once their writes append events.
+        EventsModule.forRoot({ strategy: config.strategy, streams: { ledger: config.ledger } }),
         KvModule.forRoot({ strategy: config.strategy, namespace: config.kvNamespace, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
       ],
       controllers: [HealthController],

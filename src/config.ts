@@ -13,6 +13,8 @@ export interface AppConfig {
   maxBatch: number;
   historyLimit: number;
   idempotencyTtlSeconds: number;
+  /** EVENTS_MAXLEN: the cap of each shard's event log (XADD MAXLEN ~, approximate). */
+  eventsMaxLen: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -35,6 +37,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxBatch: integer(env, 'MAX_BATCH', 1000),
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000),
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400),
+    eventsMaxLen: integer(env, 'EVENTS_MAXLEN', 100_000),
   };
 }
 

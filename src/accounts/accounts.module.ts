@@ -1,8 +1,9 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata, Provider } from '@nestjs/common';
 import type Redis from 'ioredis';
 import {
-  FunctionLibraries, KeySpace, REDIS_ATOMIC_OPTIONS, REDIS_CLIENT, RedisAtomicOptions, WatchRunner,
+  DEFAULT_EVENTS_MAXLEN, FunctionLibraries, KeySpace, memoryEventLog, REDIS_ATOMIC_OPTIONS, REDIS_CLIENT, RedisAtomicOptions, WatchRunner,
 } from '../../libs/redis-atomic/src';
+import { MemoryStores, MemoryStoresModule } from '../../libs/redis-atomic/src/strategy';
 import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
 import { AccountsController } from './accounts.controller';
 import { MemoryAccountsLedger } from './adapters/memory';
@@ -27,6 +28,8 @@ export interface AccountsModuleOptions {
   historyLimit?: number;
   /** How long idempotency records are kept, in seconds. Default 86400. */
   idempotencyTtlSeconds?: number;
+  /** The cap of the ledger's event log (`XADD … MAXLEN ~`: approximate, at least this many kept). Default 100000. */
+  eventsMaxLen?: number;
 }
 
 export interface AccountsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -54,15 +57,16 @@ export class AccountsModule {
       { provide: ACCOUNTS_OPTIONS, useFactory, inject },
       {
         provide: ACCOUNTS_LEDGER,
-        useFactory: (options: AccountsModuleOptions, client?: Redis, watch?: WatchRunner, libraries?: FunctionLibraries,
-          redisOptions?: RedisAtomicOptions) => createLedger(options, { client, watch, libraries, redisOptions }),
+        useFactory: (options: AccountsModuleOptions, memory: MemoryStores, client?: Redis, watch?: WatchRunner,
+          libraries?: FunctionLibraries, redisOptions?: RedisAtomicOptions) =>
+          createLedger(options, { memory, client, watch, libraries, redisOptions }),
         // Optional: the memory strategy runs without RedisAtomicModule.
-        inject: [ACCOUNTS_OPTIONS, ...[REDIS_CLIENT, WatchRunner, FunctionLibraries, REDIS_ATOMIC_OPTIONS].map((token) => ({ token, optional: true }))],
+        inject: [ACCOUNTS_OPTIONS, MemoryStores, ...[REDIS_CLIENT, WatchRunner, FunctionLibraries, REDIS_ATOMIC_OPTIONS].map((token) => ({ token, optional: true }))],
       },
     ];
     return {
       module: AccountsModule,
-      imports,
+      imports: [...imports, MemoryStoresModule],
       providers,
       controllers: http ? [AccountsController, TransfersController] : [],
       exports: [ACCOUNTS_LEDGER],
@@ -71,6 +75,7 @@ export class AccountsModule {
 }
 
 interface Kernel {
+  memory: MemoryStores;
   client?: Redis;
   watch?: WatchRunner;
   libraries?: FunctionLibraries;
@@ -86,18 +91,23 @@ async function createLedger(options: AccountsModuleOptions, kernel: Kernel): Pro
     maxBatch: options.maxBatch ?? 1000,
     historyLimit: options.historyLimit ?? 1000,
     idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400,
+    eventsMaxLen: options.eventsMaxLen ?? DEFAULT_EVENTS_MAXLEN,
   };
   // Lua's unpack() takes at most ~8000 values: one account's entries of one batch must stay below that.
   if (!(limits.maxBatch >= 1 && limits.maxBatch <= 2000)) throw new Error('AccountsModule maxBatch must be 1..2000');
-  if (!(limits.historyLimit >= 1) || !(limits.idempotencyTtlSeconds >= 1)) {
-    throw new Error('AccountsModule historyLimit and idempotencyTtlSeconds must be >= 1');
+  if (!(limits.historyLimit >= 1) || !(limits.idempotencyTtlSeconds >= 1) || !Number.isSafeInteger(limits.eventsMaxLen) ||
+    !(limits.eventsMaxLen >= 1)) {
+    throw new Error('AccountsModule historyLimit, idempotencyTtlSeconds and eventsMaxLen must be >= 1');
   }
-  if (options.strategy === 'memory') return new ValidatedLedger(new MemoryAccountsLedger(limits, options.ledger ?? 'main'), limits);
+  const ledger = options.ledger ?? 'main';
+  if (options.strategy === 'memory') {
+    return new ValidatedLedger(new MemoryAccountsLedger(limits, ledger, memoryEventLog(kernel.memory, ledger)), limits);
+  }
   const { client, watch, libraries, redisOptions } = kernel;
   if (!client || !watch || !libraries || !redisOptions) {
     throw new Error(`AccountsModule strategy "${options.strategy}" needs RedisAtomicModule.forRoot(…) in the app`);
   }
-  const keys = new AccountKeys(new KeySpace(redisOptions.keyPrefix ?? 'ra', options.ledger ?? 'main'));
+  const keys = new AccountKeys(new KeySpace(redisOptions.keyPrefix ?? 'ra', ledger));
   if (options.strategy === 'functions') {
     const library = libraries.get('accounts');
     await library.prepare(redisOptions.loadFunctions !== false);

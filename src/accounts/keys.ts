@@ -4,6 +4,7 @@ import { KeySpace } from '../../libs/redis-atomic/src';
  * The Accounts key schema, all in one hash slot per ledger (the shard):
  *   <prefix>:{<ledger>}:acct:<id>   HASH   b = balance, m = floor
  *   <prefix>:{<ledger>}:hist:<id>   LIST   history entries (see lua/accounts.lua)
+ *   <prefix>:{<ledger>}:events      STREAM the ledger's event log (one per shard)
  *   <prefix>:{<ledger>}:idem:<hex>  STRING idempotency record (key digest → fingerprint + outcome), with a TTL
  */
 export class AccountKeys {
@@ -15,6 +16,11 @@ export class AccountKeys {
 
   history(id: string): string {
     return this.space.key('hist', id);
+  }
+
+  /** The ledger's event log (STREAM, lua/accounts.lua): one per shard. */
+  get events(): string {
+    return this.space.events;
   }
 
   record(digest: string): string {

@@ -16,6 +16,8 @@ export interface LedgerLimits {
   historyLimit: number;
   /** How long idempotency records are kept. */
   idempotencyTtlSeconds: number;
+  /** The event log's cap (XADD MAXLEN ~). */
+  eventsMaxLen: number;
 }
 
 /**

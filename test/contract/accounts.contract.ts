@@ -1,5 +1,6 @@
 import { isReplayed } from '../../libs/redis-atomic/src';
-import type { AccountsLedger, HistoryEntry } from '../../src/accounts/accounts.port';
+import type { AccountsLedger, HistoryEntry, TransferReceipt } from '../../src/accounts/accounts.port';
+import type { EventView } from '../../src/events/events.port';
 import { LedgerFixture, uniqueIds } from '../support/accounts-fixture';
 
 /** Limits the contract runs with; pass them to AccountsModule.forRoot in the fixture. */
@@ -397,6 +398,105 @@ export function accountsContract(makeFixture: () => Promise<LedgerFixture>): voi
         await ledger.open({ id: a });
         await expect(ledger.history(a, query)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
       });
+  });
+
+  describe('event log', () => {
+    /** Runs `operation` and returns the events it appended to the ledger's stream. */
+    async function appended(operation: () => Promise<unknown>): Promise<EventView[]> {
+      const mark = await fixture.lastEventId();
+      await operation();
+      return fixture.events(mark);
+    }
+
+    /** Runs an operation that must fail with `code`, and checks it appended nothing. */
+    async function rejectedWithoutEvent(operation: () => Promise<unknown>, code: string): Promise<void> {
+      const mark = await fixture.lastEventId();
+      await expect(operation()).rejects.toMatchObject({ code });
+      expect(await fixture.events(mark)).toEqual([]);
+    }
+
+    const event = (type: string, data: object) =>
+      ({ id: expect.stringMatching(/^\d+-\d+$/), type, at: expect.stringMatching(/Z$/), data });
+
+    it('open, deposit and withdraw each append one event with the ids, amounts and resulting balance', async () => {
+      const [a] = uniqueIds('a');
+      const started = Date.now();
+      expect(await appended(() => ledger.open({ id: a, balance: MAX - 10, minBalance: -5 })))
+        .toEqual([event('account.opened', { account: a, balance: MAX - 10, floor: -5 })]);
+      const [deposited] = await appended(() => ledger.deposit({ id: a, amount: 10 }));
+      expect(deposited).toEqual(event('account.deposited', { id: expect.any(String), account: a, amount: 10, balance: MAX }));
+      expect(Date.parse(deposited.at)).toBeGreaterThanOrEqual(started - 1000);
+      expect(Date.parse(deposited.at)).toBeLessThanOrEqual(Date.now() + 1000);
+      expect(await appended(() => ledger.withdraw({ id: a, amount: MAX })))
+        .toEqual([event('account.withdrawn', { id: expect.any(String), account: a, amount: MAX, balance: 0 })]);
+    });
+
+    it('a transfer appends one transfer.completed with both balances after it', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b, balance: 1 });
+      let receipt: TransferReceipt | undefined;
+      const events = await appended(async () => (receipt = await ledger.transfer({ from: a, to: b, amount: 30 })));
+      expect(events).toEqual([event('transfer.completed', { id: receipt!.id, from: a, to: b, amount: 30, fromBalance: 70, toBalance: 31 })]);
+      expect(events[0].at).toBe(receipt!.at);
+    });
+
+    it('a batch appends ONE transfer.batch_completed listing every item in order with the balances after it', async () => {
+      const [a, b, c] = uniqueIds('a', 'b', 'c');
+      await ledger.open({ id: a, balance: 100 });
+      await ledger.open({ id: b });
+      await ledger.open({ id: c });
+      let receipts: TransferReceipt[] = [];
+      const events = await appended(async () => (receipts = await ledger.transferBatch([
+        { from: a, to: b, amount: 60 }, { from: b, to: c, amount: 50 }, { from: c, to: a, amount: 5 },
+      ])));
+      expect(events).toEqual([event('transfer.batch_completed', { transfers: [
+        { id: receipts[0].id, from: a, to: b, amount: 60, fromBalance: 40, toBalance: 60 },
+        { id: receipts[1].id, from: b, to: c, amount: 50, fromBalance: 10, toBalance: 50 },
+        { id: receipts[2].id, from: c, to: a, amount: 5, fromBalance: 45, toBalance: 45 },
+      ] })]);
+    });
+
+    it('failed operations and validation errors append nothing', async () => {
+      const [a, b, missing] = uniqueIds('a', 'b', 'missing');
+      await ledger.open({ id: a, balance: 10 });
+      await ledger.open({ id: b, balance: MAX });
+      await rejectedWithoutEvent(() => ledger.open({ id: a }), 'ACCOUNT_EXISTS');
+      await rejectedWithoutEvent(() => ledger.deposit({ id: missing, amount: 1 }), 'ACCOUNT_NOT_FOUND');
+      await rejectedWithoutEvent(() => ledger.deposit({ id: b, amount: 1 }), 'BALANCE_LIMIT_EXCEEDED');
+      await rejectedWithoutEvent(() => ledger.withdraw({ id: a, amount: 11 }), 'INSUFFICIENT_FUNDS');
+      await rejectedWithoutEvent(() => ledger.transfer({ from: a, to: missing, amount: 1 }), 'ACCOUNT_NOT_FOUND');
+      await rejectedWithoutEvent(() => ledger.transfer({ from: a, to: b, amount: 1 }), 'BALANCE_LIMIT_EXCEEDED');
+      await rejectedWithoutEvent(() => ledger.transferBatch([{ from: b, to: a, amount: 5 }, { from: a, to: b, amount: 100 }]),
+        'INSUFFICIENT_FUNDS');
+      await rejectedWithoutEvent(() => ledger.deposit({ id: a, amount: -1 }), 'VALIDATION_FAILED');
+      await rejectedWithoutEvent(() => ledger.transferBatch([]), 'VALIDATION_FAILED');
+    });
+
+    it('an idempotent replay (of a success or of a failure) appends nothing', async () => {
+      const [a, b] = uniqueIds('a', 'b');
+      await ledger.open({ id: a, balance: 10 });
+      await ledger.open({ id: b });
+      const [k1, k2] = uniqueIds('k1', 'k2');
+      expect(await appended(() => ledger.transfer({ from: a, to: b, amount: 4 }, { idempotencyKey: k1 }))).toHaveLength(1);
+      expect(await appended(() => ledger.transfer({ from: a, to: b, amount: 4 }, { idempotencyKey: k1 }))).toEqual([]);
+      await rejectedWithoutEvent(() => ledger.withdraw({ id: a, amount: 100 }, { idempotencyKey: k2 }), 'INSUFFICIENT_FUNDS');
+      await ledger.deposit({ id: a, amount: 1000 });
+      await rejectedWithoutEvent(() => ledger.withdraw({ id: a, amount: 100 }, { idempotencyKey: k2 }), 'INSUFFICIENT_FUNDS');
+      await rejectedWithoutEvent(() => ledger.transfer({ from: a, to: b, amount: 5 }, { idempotencyKey: k1 }),
+        'IDEMPOTENCY_KEY_MISMATCH');
+    });
+
+    it('pages with after (exclusive) and limit, every event exactly once', async () => {
+      const [a] = uniqueIds('a');
+      const mark = await fixture.lastEventId();
+      await ledger.open({ id: a });
+      for (let i = 1; i <= 5; i++) await ledger.deposit({ id: a, amount: i });
+      const all = await fixture.events(mark);
+      expect(all.map((e) => e.type)).toEqual(['account.opened', ...Array(5).fill('account.deposited')]);
+      expect(all.map((e) => e.data.balance)).toEqual([0, 1, 3, 6, 10, 15]);
+      expect(new Set(all.map((e) => e.id)).size).toBe(6);
+    });
   });
 }
 

@@ -96,7 +96,8 @@ describe('reusing AccountsModule in another Nest app (functions, ledger "payroll
     expect(await client.exists('ra:{payroll}:hist:alice')).toBe(1);
     expect(await client.exists('ra:{main}:acct:alice')).toBe(0);
     const keys = (await client.keys('*')).sort();
-    expect(keys).toEqual(['ra:{payroll}:acct:alice', 'ra:{payroll}:acct:company', 'ra:{payroll}:hist:alice', 'ra:{payroll}:hist:company']);
+    expect(keys).toEqual(['ra:{payroll}:acct:alice', 'ra:{payroll}:acct:company', 'ra:{payroll}:events', 'ra:{payroll}:hist:alice',
+      'ra:{payroll}:hist:company']);
   });
 
   it('mounts no /accounts or /transfers route when http is false', async () => {

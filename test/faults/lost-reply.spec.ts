@@ -45,6 +45,7 @@ describe('ioredis defaults (auto-resend) + a raw FCALL whose reply is lost', () 
   const LEDGER = 'raw';
   const acct = (id: string) => `ra:{${LEDGER}}:acct:${id}`;
   const hist = (id: string) => `ra:{${LEDGER}}:hist:${id}`;
+  const events = `ra:{${LEDGER}}:events`;
   let plain: Redis;
   let reconnects: number;
 
@@ -59,15 +60,15 @@ describe('ioredis defaults (auto-resend) + a raw FCALL whose reply is lost', () 
 
   /** Opens a (100) and b (0) with plain FCALLs (no key), straight to the server. */
   async function open(a: string, b: string): Promise<void> {
-    await admin.call('FCALL', 'accounts_open', 1, acct(a), '', 0, 100, 0);
-    await admin.call('FCALL', 'accounts_open', 1, acct(b), '', 0, 0, 0);
+    await admin.call('FCALL', 'accounts_open', 2, acct(a), events, '', 0, 100, 0, a, 1000);
+    await admin.call('FCALL', 'accounts_open', 2, acct(b), events, '', 0, 0, 0, b, 1000);
   }
 
   /** accounts_transfer of 30 from a to b, as the functions adapter sends it; `record` null = no idempotency key. */
   function transfer(a: string, b: string, transferId: string, record: { key: string; fingerprint: string } | null): Promise<unknown> {
-    const keys = [acct(a), acct(b), hist(a), hist(b), ...(record ? [record.key] : [])];
+    const keys = [acct(a), acct(b), hist(a), hist(b), events, ...(record ? [record.key] : [])];
     return plain.call('FCALL', 'accounts_transfer', keys.length, ...keys,
-      record?.fingerprint ?? '', record ? 60 : 0, 30, '', transferId, 100, a, b);
+      record?.fingerprint ?? '', record ? 60 : 0, 30, '', transferId, 100, a, b, 1000);
   }
 
   it('with the idempotency record: the reply is lost, ioredis resends, the server replays — one effect', async () => {
@@ -86,6 +87,8 @@ describe('ioredis defaults (auto-resend) + a raw FCALL whose reply is lost', () 
     expect({ a: a.balance, b: b.balance }).toEqual({ a: 70, b: 30 }); // money moved once
     expect(a.history.map((e) => e.split('|').slice(0, 2).join('|'))).toEqual(['t-1|o']);
     expect(b.history.map((e) => e.split('|').slice(0, 2).join('|'))).toEqual(['t-1|i']);
+    const transferEvents = (await admin.xrange(events, '-', '+')).filter(([, fields]) => fields[3].includes('"t-1"'));
+    expect(transferEvents).toHaveLength(1); // and its event was appended once
   });
 
   it('CONTROL without the record (fingerprint \'\'): the same lost reply makes ioredis apply the transfer twice', async () => {
@@ -104,6 +107,7 @@ describe('ioredis defaults (auto-resend) + a raw FCALL whose reply is lost', () 
     expect({ a: a.balance, b: b.balance }).toEqual({ a: 40, b: 60 }); // the double-apply
     expect(a.history.filter((e) => e.startsWith('t-2|o|'))).toHaveLength(2);
     expect(b.history.filter((e) => e.startsWith('t-2|i|'))).toHaveLength(2);
+    expect((await admin.xrange(events, '-', '+')).filter(([, fields]) => fields[3].includes('"t-2"'))).toHaveLength(2);
   });
 });
 

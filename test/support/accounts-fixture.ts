@@ -4,12 +4,18 @@ import { RedisAtomicModule, RedisAtomicOptions } from '../../libs/redis-atomic/s
 import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
 import { AccountsModule, AccountsModuleOptions, AtomicStrategy } from '../../src/accounts/accounts.module';
 import { ACCOUNTS_LEDGER, AccountsLedger } from '../../src/accounts/accounts.port';
+import { EventsModule } from '../../src/events/events.module';
+import { EVENT_LOG, EventLog, EventView } from '../../src/events/events.port';
 
 export interface LedgerFixture {
   strategy: AtomicStrategy;
   ledger: AccountsLedger;
   /** The whole Redis keyspace as text (Redis strategies only). */
   rawSnapshot?: () => Promise<string>;
+  /** Every event of the ledger's stream after `after` (exclusive; all when absent), oldest first. */
+  events(after?: string): Promise<EventView[]>;
+  /** The id of the newest event (a mark for `events`), or undefined when the stream is empty. */
+  lastEventId(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -22,11 +28,24 @@ export async function ledgerFixture(
 ): Promise<LedgerFixture> {
   const redis = strategy === 'memory' ? [] : [RedisAtomicModule.forRoot({ url: server!.url, ...redisOptions })];
   const moduleRef = await Test.createTestingModule({
-    imports: [...redis, AccountsModule.forRoot({ strategy, http: false, ...options })],
+    imports: [...redis, AccountsModule.forRoot({ strategy, http: false, ...options }),
+      EventsModule.forRoot({ strategy, http: false, streams: { ledger: options.ledger ?? 'main' } })],
   }).compile();
   await moduleRef.init();
   const client = strategy === 'memory' ? undefined : server!.client();
+  const log = moduleRef.get<EventLog>(EVENT_LOG);
+  const events = async (after?: string): Promise<EventView[]> => {
+    const all: EventView[] = [];
+    for (let cursor = after; ;) {
+      const page = await log.read('ledger', { after: cursor, limit: 1000 });
+      all.push(...page.events);
+      if (!page.next) return all;
+      cursor = page.next;
+    }
+  };
   return {
+    events,
+    lastEventId: async () => (await events()).at(-1)?.id,
     strategy,
     ledger: moduleRef.get<AccountsLedger>(ACCOUNTS_LEDGER),
     rawSnapshot: client && (() => keyspaceSnapshot(client)),

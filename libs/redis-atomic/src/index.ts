@@ -7,3 +7,4 @@ export * from './transactions';
 export * from './key-locks';
 export * from './idempotency';
 export * from './idempotent-steps';
+export * from './events';

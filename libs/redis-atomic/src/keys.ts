@@ -31,6 +31,11 @@ export class KeySpace {
     return this.base + kind + ':' + id;
   }
 
+  /** The shard's event log (a stream, see events.ts): one per shard, shared by every module writing to it. */
+  get events(): string {
+    return this.base + 'events';
+  }
+
   /** Every key of the shard, for SCAN in tests and tools (`*` is safe here: prefix and shard are allowlisted). */
   get pattern(): string {
     return this.base + '*';

@@ -1,7 +1,8 @@
-import { IdempotentCall, idempotentCall, MemoryIdempotency, operationId } from '../../../libs/redis-atomic/src';
+import { IdempotentCall, idempotentCall, MemoryEventLog, MemoryIdempotency, operationId } from '../../../libs/redis-atomic/src';
 import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from '../accounts.port';
+import { AccountEvent, accountEvents } from '../events';
 import { encodeEntry, entryOfCursor, historyPage, KindCode } from '../history-codec';
 import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers, requestOf } from '../ledger-rules';
 
@@ -15,13 +16,15 @@ export class MemoryAccountsLedger implements AccountsLedger {
   private readonly histories = new Map<string, string[]>();
   private readonly records = new MemoryIdempotency();
 
-  constructor(private readonly limits: LedgerLimits, private readonly ledger: string) {}
+  /** `events`: the shard's log, shared through MemoryStores (one per shard, as the Redis stream is). */
+  constructor(private readonly limits: LedgerLimits, private readonly ledger: string, private readonly events: MemoryEventLog) {}
 
   async open(cmd: OpenAccount, options?: WriteOptions): Promise<Account> {
     return this.records.run(this.call(options, requestOf.open(cmd)), () => {
       const { id, balance = 0, minBalance = 0 } = cmd;
       if (this.accounts.has(id)) throw accountsError('ACCOUNT_EXISTS', 'account already exists');
       this.accounts.set(id, { balance, minBalance });
+      this.append(accountEvents.opened(id, balance, minBalance));
       return { id, balance, minBalance };
     });
   }
@@ -73,6 +76,7 @@ export class MemoryAccountsLedger implements AccountsLedger {
     const balance = planMovement(account ?? null, delta);
     account!.balance = balance;
     this.push(id, [encodeEntry(opId, kind, Date.now(), delta, '', balance)]);
+    this.append(accountEvents.moved(opId, id, delta, balance));
     return { id, balance };
   }
 
@@ -94,7 +98,12 @@ export class MemoryAccountsLedger implements AccountsLedger {
     });
     for (const [id, balance] of balances) this.accounts.get(id)!.balance = balance;
     for (const [id, list] of entries) this.push(id, list);
+    this.append(accountEvents.transfers(cmds, receipts.map((r) => r.id), after, batch));
     return receipts;
+  }
+
+  private append({ type, data }: AccountEvent): void {
+    this.events.append(type, data, this.limits.eventsMaxLen);
   }
 
   /** LPUSH + LTRIM: entries oldest first, the newest ends first; keep the newest `historyLimit`. */

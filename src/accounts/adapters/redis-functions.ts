@@ -20,7 +20,8 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
 
   async open(cmd: OpenAccount, options?: WriteOptions): Promise<Account> {
     const call = this.call(options, requestOf.open(cmd));
-    return this.write('open', call, [this.keys.account(cmd.id)], [cmd.balance ?? 0, cmd.minBalance ?? 0],
+    return this.write('open', call, [this.keys.account(cmd.id), this.keys.events],
+      [cmd.balance ?? 0, cmd.minBalance ?? 0, cmd.id, this.limits.eventsMaxLen],
       (values) => toAccount(cmd.id, values));
   }
 
@@ -41,8 +42,8 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
     const call = this.call(options, requestOf.transfer(cmd));
     const id = operationId(call);
     return this.write('transfer', call,
-      [this.keys.account(from), this.keys.account(to), this.keys.history(from), this.keys.history(to)],
-      [amount, minBalance ?? '', id, this.limits.historyLimit, from, to],
+      [this.keys.account(from), this.keys.account(to), this.keys.history(from), this.keys.history(to), this.keys.events],
+      [amount, minBalance ?? '', id, this.limits.historyLimit, from, to, this.limits.eventsMaxLen],
       (values) => toReceipts([cmd], [id], values)[0]);
   }
 
@@ -54,9 +55,9 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
       if (!index.has(to)) index.set(to, index.size + 1);
     }
     const ids = [...index.keys()];
-    const keys = [...ids.map((id) => this.keys.account(id)), ...ids.map((id) => this.keys.history(id))];
+    const keys = [...ids.map((id) => this.keys.account(id)), ...ids.map((id) => this.keys.history(id)), this.keys.events];
     const transferIds = cmds.map((_, i) => operationId(call, i));
-    const args: (string | number)[] = [this.limits.historyLimit, ids.length, ...ids];
+    const args: (string | number)[] = [this.limits.historyLimit, ids.length, this.limits.eventsMaxLen, ...ids];
     cmds.forEach((cmd, i) => args.push(index.get(cmd.from)!, index.get(cmd.to)!, cmd.amount, cmd.minBalance ?? '', transferIds[i]));
     return this.write('transfer_batch', call, keys, args, (values) => toReceipts(cmds, transferIds, values));
   }
@@ -68,8 +69,8 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
   }
 
   private move(fn: 'deposit' | 'withdraw', { id, amount }: Movement, call: IdempotentCall | undefined): Promise<Balance> {
-    return this.write(fn, call, [this.keys.account(id), this.keys.history(id)],
-      [amount, operationId(call), this.limits.historyLimit], (values) => toBalance(id, values));
+    return this.write(fn, call, [this.keys.account(id), this.keys.history(id), this.keys.events],
+      [amount, operationId(call), this.limits.historyLimit, id, this.limits.eventsMaxLen], (values) => toBalance(id, values));
   }
 
   private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {

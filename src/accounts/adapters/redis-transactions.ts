@@ -7,6 +7,7 @@ import {
 import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from '../accounts.port';
+import { AccountEvent, accountEvents } from '../events';
 import { encodeEntry, entryOfCursor, historyPage, KindCode } from '../history-codec';
 import type { AccountKeys } from '../keys';
 import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers, requestOf } from '../ledger-rules';
@@ -17,11 +18,15 @@ type Decision = IdempotentDecision;
 
 /**
  * MULTI/EXEC from the client, with the weakest mechanism that is still correct per operation:
- * - open: plain MULTI of two HSETNX — create-if-absent without a read (both apply or neither does);
+ * - open: WATCH the account, check it is absent, then MULTI { HSET; XADD } — its event must be appended only
+ *   when the account is created, which a plain MULTI of HSETNX could not decide;
  * - deposit, withdraw, transfer, batch: WATCH what is read (the accounts, and their history keys' types),
  *   check in TypeScript, then MULTI/EXEC (a floor, an existence or an overflow check needs a read first);
  * - with an idempotency key, every write also WATCHes and reads its record, and writes it in the same MULTI
  *   (so even open becomes a WATCH transaction);
+ * - every write appends its event (XADD to the shard's stream, MAXLEN ~) in the same MULTI. The stream's TYPE is
+ *   read with the other keys but NOT watched: every write of the shard appends to it, so watching it would make
+ *   every write conflict with every other one. (Only a foreign writer could change its type in between.)
  * - get: one HMGET; history's first page: one MULTI { EXISTS; LRANGE } (a consistent snapshot); a later page
  *   WATCHes the list, finds the cursor (LPOS), then reads the range in MULTI.
  */
@@ -37,15 +42,21 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
     const { id, balance = 0, minBalance = 0 } = cmd;
     const key = this.keys.account(id);
     const call = this.call(options, requestOf.open(cmd));
-    if (call) {
-      return this.transact(call, [key], (c) => c.exists(key), (exists): Decision => exists
-        ? { error: accountsError('ACCOUNT_EXISTS', 'account already exists') }
-        : { values: [balance, minBalance], write: (m) => m.hset(key, 'b', balance, 'm', minBalance) },
-      (values) => toAccount(id, values));
-    }
-    const [created] = await execMulti(this.client, (m) => m.hsetnx(key, 'b', balance).hsetnx(key, 'm', minBalance));
-    if (created !== 1) throw accountsError('ACCOUNT_EXISTS', 'account already exists');
-    return { id, balance, minBalance };
+    return this.transact(call, [key], async (c) => {
+      const [[err, exists], [, eventsType]] = (await c.pipeline().exists(key).type(this.keys.events).exec())!;
+      if (err) throw err;
+      checkEventsType(this.keys.events, eventsType);
+      return exists;
+    }, (exists): Decision => exists
+      ? { error: accountsError('ACCOUNT_EXISTS', 'account already exists') }
+      : {
+        values: [balance, minBalance],
+        write: (m) => {
+          m.hset(key, 'b', balance, 'm', minBalance);
+          this.append(m, accountEvents.opened(id, balance, minBalance));
+        },
+      },
+    (values) => toAccount(id, values));
   }
 
   async get(id: string): Promise<Account> {
@@ -103,8 +114,10 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
         return {
           values: [balance, ms],
           write: (m) => {
+            const opId = operationId(call);
             m.hincrby(this.keys.account(id), 'b', delta);
-            this.push(m, id, [encodeEntry(operationId(call), kind, ms, delta, '', balance)]);
+            this.push(m, id, [encodeEntry(opId, kind, ms, delta, '', balance)]);
+            this.append(m, accountEvents.moved(opId, id, delta, balance));
           },
         };
       },
@@ -139,6 +152,7 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
               if (delta !== 0) m.hincrby(this.keys.account(id), 'b', delta);
               this.push(m, id, entries.get(id)!);
             }
+            this.append(m, accountEvents.transfers(cmds, transferIds, plan.after, batch));
           },
         };
       },
@@ -153,6 +167,10 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
 
   private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {
     return idempotentCall(this.keys.space.shard, options?.idempotencyKey, request, { ttlSeconds: this.limits.idempotencyTtlSeconds });
+  }
+
+  private append(m: ChainableCommander, { type, data }: AccountEvent): void {
+    m.xadd(this.keys.events, 'MAXLEN', '~', this.limits.eventsMaxLen, '*', 'type', type, 'data', JSON.stringify(data));
   }
 
   /** Entries oldest first, so the newest ends at the head; then keep the newest `historyLimit`. */
@@ -171,7 +189,7 @@ async function readAccounts(connection: Redis, keys: AccountKeys, ids: readonly 
   Promise<{ accounts: AccountState[]; ms: number }> {
   const pipeline = connection.pipeline();
   for (const id of ids) pipeline.hmget(keys.account(id), 'b', 'm').type(keys.history(id));
-  pipeline.time();
+  pipeline.type(keys.events).time();
   const replies = (await pipeline.exec())!;
   const accounts = ids.map((id, i) => {
     const [[readErr, fields], [, historyType]] = [replies[2 * i], replies[2 * i + 1]];
@@ -179,8 +197,14 @@ async function readAccounts(connection: Redis, keys: AccountKeys, ids: readonly 
     if (historyType !== 'list' && historyType !== 'none') throw corrupted(keys.history(id), 'history is not a list');
     return parseAccount(keys.account(id), fields as (string | null)[]);
   });
+  checkEventsType(keys.events, replies[replies.length - 2][1]);
   const [seconds, micros] = replies[replies.length - 1][1] as [string, string];
   return { accounts, ms: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) };
+}
+
+/** XADD to a key of another type would fail inside EXEC after the other writes applied: refuse it before. */
+function checkEventsType(key: string, type: unknown): void {
+  if (type !== 'stream' && type !== 'none') throw corrupted(key, 'event log is not a stream');
 }
 
 function parseAccount(key: string, [balance, floor]: (string | null)[]): AccountState {

@@ -1,0 +1,63 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import {
+  EVENT_LOG_READER, EventLogReader, KeySpace, MemoryEventLogReader, RedisEventLogReader, validationFailed,
+} from '../../libs/redis-atomic/src';
+import { AtomicStrategy, MemoryStoresModule, StrategyContext, strategyProvider } from '../../libs/redis-atomic/src/strategy';
+import { EventsController } from './events.controller';
+import { EVENT_LOG, EventLog, EventsQuery } from './events.port';
+
+export interface EventsModuleOptions {
+  strategy: AtomicStrategy;
+  /**
+   * The readable streams: a name → the shard (hash tag) whose log it is, e.g. `{ ledger: 'main', shop: 'main',
+   * kv: 'kv' }`. Two names on one shard name the same stream (its events are of both modules).
+   */
+  streams: Record<string, string>;
+  /** Mount GET /events. Default true. */
+  http?: boolean;
+}
+
+const EVENTS_OPTIONS = Symbol('EVENTS_OPTIONS');
+
+/** GET /events and the EVENT_LOG port: pages through a shard's event log, on every strategy. */
+@Module({})
+export class EventsModule {
+  static forRoot({ http = true, ...options }: EventsModuleOptions): DynamicModule {
+    return {
+      module: EventsModule,
+      imports: [MemoryStoresModule],
+      providers: [
+        { provide: EVENTS_OPTIONS, useValue: options },
+        strategyProvider(EVENT_LOG_READER, EVENTS_OPTIONS, 'EventsModule', createReader),
+        {
+          provide: EVENT_LOG,
+          useFactory: (reader: EventLogReader): EventLog => new NamedEventLog(reader, options.streams),
+          inject: [EVENT_LOG_READER],
+        },
+      ],
+      controllers: http ? [EventsController] : [],
+      exports: [EVENT_LOG],
+    };
+  }
+}
+
+function createReader(options: EventsModuleOptions, { memory, redis }: StrategyContext): EventLogReader {
+  if (options.strategy === 'memory') return new MemoryEventLogReader(memory);
+  const kernel = redis();
+  return new RedisEventLogReader(kernel.client, (shard) => new KeySpace(kernel.keyPrefix, shard).events);
+}
+
+class NamedEventLog implements EventLog {
+  constructor(private readonly reader: EventLogReader, private readonly shards: Record<string, string>) {}
+
+  streams(): string[] {
+    return Object.keys(this.shards);
+  }
+
+  read(stream: string, query?: EventsQuery) {
+    if (typeof stream !== 'string' || !Object.prototype.hasOwnProperty.call(this.shards, stream)) {
+      return Promise.reject(validationFailed(`stream must be one of ${this.streams().join(', ')}`, { field: 'stream' }));
+    }
+    return this.reader.read(this.shards[stream], query);
+  }
+}
