@@ -4,6 +4,9 @@
 
   Entry   STRING or HASH  {<namespace>}:kv:<key>         a logical key (an id); a string, or a hash of string fields
   Record  STRING          {<namespace>}:kv-idem:<digest>  an idempotency record (below), with a TTL
+  Events  STREAM          {<namespace>}:events            the namespace's event log: every applied transaction
+                                                          appends one entry { type = kv.transaction, data } in the
+                                                          same FCALL (XADD MAXLEN ~); failures and replays none
 
   Every key of a call is in KEYS (one hash tag); the request is JSON in ARGV, decoded with cjson, with every
   integer sent as a string (cjson would round numbers past 14 digits). Integers are safe integers (|n| < 2^53),
@@ -14,7 +17,7 @@
   src/kv/kv-rules.ts (planTransaction) is the same planner in TypeScript; the contract suite keeps them identical.
 ]]
 
-local LIBRARY_VERSION = '1'
+local LIBRARY_VERSION = '2'
 local MAX_SAFE = 9007199254740991
 
 -- `CODE {json}`. Numbers are written with %d: cjson keeps only 14 significant digits.
@@ -231,9 +234,11 @@ local function check_updates(keys, shadows, updates)
 end
 
 --[[ kv_update_if_conditions_met   (the seed's update_if_conditions_met, with typed replies)
-  KEYS[1..n] the entries the request names, each once, in order of first appearance
+  KEYS[1..n] the entries the request names, each once, in order of first appearance   KEYS[n+1] events
   ARGV[1] conditions: JSON [{ k (index into KEYS), key (logical name), field?, op, value? (text) }, …]
   ARGV[2] updates:    JSON [{ k, key, op, field?, value? (text), by? (integer text), seconds? (integer text) }, …]
+  ARGV[3] the event's data (JSON built by the caller from the validated request: { updates = [{ key, op, field?,
+          value?, by?, seconds? }] }, integers as JSON numbers)   ARGV[4] events maxlen
   Reply: { number of updates applied }  (write functions: see Idempotency above)
     — or CONDITION_FAILED {index, key, field?, op}: the first condition (0-based) that does not hold;
       WRONG_TYPE {in, index, key, field?, type}: a condition or update on a key of the other kind;
@@ -246,6 +251,11 @@ local function update_if_conditions_met(keys, args)
   local shadows = {}
   local failed = check_conditions(keys, shadows, conditions) or check_updates(keys, shadows, updates)
   if failed then return failed end
+  local events = keys[#keys]
+  local events_type = redis.call('TYPE', events).ok
+  if events_type ~= 'stream' and events_type ~= 'none' then -- raised: no outcome to record; before any write
+    error({ err = 'STORE_CORRUPTED ' .. encode({ message = 'event log is not a stream', key = events }) })
+  end
   -- All checked: from here on nothing can fail (types and integers are known), so every write is applied.
   for _, u in ipairs(updates) do
     local key = keys[u.k]
@@ -257,6 +267,7 @@ local function update_if_conditions_met(keys, args)
     elseif u.op == 'hdel' then redis.call('HDEL', key, u.field)
     else redis.call('EXPIRE', key, u.seconds) end
   end
+  redis.call('XADD', events, 'MAXLEN', '~', args[4], '*', 'type', 'kv.transaction', 'data', args[3])
   return { #updates }
 end
 

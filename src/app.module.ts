@@ -27,9 +27,12 @@ export class AppModule {
         // One shop for both: orders take stock from this inventory in the same atomic step.
         InventoryModule.forRoot({ strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
         OrdersModule.forRoot({ strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
-        // GET /events?stream=ledger (the ledger's shard); shop and kv follow once their writes append events.
-        EventsModule.forRoot({ strategy: config.strategy, streams: { ledger: config.ledger } }),
-        KvModule.forRoot({ strategy: config.strategy, namespace: config.kvNamespace, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
+        // GET /events?stream=ledger|kv: the event log of the ledger's shard / of the kv namespace's shard.
+        EventsModule.forRoot({ strategy: config.strategy, streams: { ledger: config.ledger, kv: config.kvNamespace } }),
+        KvModule.forRoot({
+          strategy: config.strategy, namespace: config.kvNamespace, idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+          eventsMaxLen: config.eventsMaxLen,
+        }),
       ],
       controllers: [HealthController],
       providers: [{ provide: HEALTH_STRATEGY, useValue: config.strategy }],

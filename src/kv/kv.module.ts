@@ -1,5 +1,5 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
-import { IdempotencyOptions, KeySpace, MemoryIdempotency } from '../../libs/redis-atomic/src';
+import { DEFAULT_EVENTS_MAXLEN, IdempotencyOptions, KeySpace, memoryEventLog, MemoryIdempotency } from '../../libs/redis-atomic/src';
 import { AtomicStrategy, MemoryStoresModule, StrategyContext, strategyProvider } from '../../libs/redis-atomic/src/strategy';
 import { MemoryKv, MemoryKvData, memoryKvName, memoryKvRecordsName } from './adapters/memory';
 import { RedisFunctionsKv } from './adapters/redis-functions';
@@ -16,6 +16,8 @@ export interface KvModuleOptions {
   namespace?: string;
   /** How long idempotency records are kept, in seconds (an integer >= 1). Default 86400. */
   idempotencyTtlSeconds?: number;
+  /** The cap of the namespace's event log (`XADD … MAXLEN ~`: approximate). Default 100000. */
+  eventsMaxLen?: number;
 }
 
 export interface KvModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -55,20 +57,24 @@ export class KvModule {
 async function createKv(options: KvModuleOptions, { memory, redis }: StrategyContext): Promise<ConditionalStore> {
   const namespace = options.namespace ?? 'kv';
   const idempotency = kvIdempotency(options.idempotencyTtlSeconds);
+  const eventsMaxLen = options.eventsMaxLen ?? DEFAULT_EVENTS_MAXLEN;
+  if (!Number.isSafeInteger(eventsMaxLen) || eventsMaxLen < 1) {
+    throw new Error(`KvModule eventsMaxLen must be an integer >= 1 (got ${String(eventsMaxLen)})`);
+  }
   if (options.strategy === 'memory') {
     new KeySpace('ra', namespace); // the same namespace check as the Redis strategies
     const data = memory.get(memoryKvName(namespace), () => new MemoryKvData());
     const records = memory.get(memoryKvRecordsName(namespace), () => new MemoryIdempotency());
-    return new ValidatedKv(new MemoryKv(data, records, namespace, idempotency));
+    return new ValidatedKv(new MemoryKv(data, records, namespace, idempotency, memoryEventLog(memory, namespace), eventsMaxLen));
   }
   const kernel = redis();
   const keys = new KvKeys(new KeySpace(kernel.keyPrefix, namespace));
   if (options.strategy === 'functions') {
     const library = kernel.libraries.get('kv');
     await library.prepare(kernel.options.loadFunctions !== false);
-    return new ValidatedKv(new RedisFunctionsKv(library, keys, idempotency));
+    return new ValidatedKv(new RedisFunctionsKv(library, keys, idempotency, eventsMaxLen));
   }
-  return new ValidatedKv(new RedisTransactionsKv(kernel.client, kernel.watch, keys, idempotency));
+  return new ValidatedKv(new RedisTransactionsKv(kernel.client, kernel.watch, keys, idempotency, eventsMaxLen));
 }
 
 function kvIdempotency(ttlSeconds = 86_400): IdempotencyOptions {

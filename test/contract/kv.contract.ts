@@ -42,6 +42,33 @@ export function kvContract(makeFixture: () => Promise<KvFixture>): void {
       { op: 'hset', key: 'h', field: 'c', value: '5' }]);
   }
 
+  describe('event log', () => {
+    it('an applied transaction appends one kv.transaction event listing its updates in order', async () => {
+      await run([{ op: 'set', key: 's', value: 'hello' }, { op: 'incrby', key: 'n', by: MAX }, { op: 'hset', key: 'h', field: 'f', value: 'x' },
+        { op: 'expire', key: 's', seconds: 60 }, { op: 'del', key: 'b' }], [{ key: 'a', op: 'absent' }]);
+      expect(await fixture.events()).toEqual([{ id: expect.stringMatching(/^\d+-\d+$/), type: 'kv.transaction', at: expect.any(String),
+        data: { updates: [{ key: 's', op: 'set', value: 'hello' }, { key: 'n', op: 'incrby', by: MAX },
+          { key: 'h', op: 'hset', field: 'f', value: 'x' }, { key: 's', op: 'expire', seconds: 60 }, { key: 'b', op: 'del' }] } }]);
+      await run([{ op: 'hdel', key: 'h', field: 'f' }]);
+      expect((await fixture.events()).map((e) => e.data)).toEqual([expect.anything(), { updates: [{ key: 'h', op: 'hdel', field: 'f' }] }]);
+    });
+
+    it('failures, validation errors and idempotent replays append nothing', async () => {
+      await seed();
+      const k = `k-${randomBytes(4).toString('hex')}`;
+      await store.transaction(tx([{ op: 'incrby', key: 'n', by: 1 }]), { idempotencyKey: k });
+      const before = await fixture.events();
+      expect(before).toHaveLength(2);
+      await expect(run([{ op: 'set', key: 'a', value: 'x' }], [{ key: 's', op: 'eq', value: 'nope' }])).rejects.toMatchObject({ code: 'CONDITION_FAILED' });
+      await expect(run([{ op: 'incrby', key: 's', by: 1 }])).rejects.toMatchObject({ code: 'NOT_AN_INTEGER' });
+      await expect(run([{ op: 'hset', key: 's', field: 'f', value: 'x' }])).rejects.toMatchObject({ code: 'WRONG_TYPE' });
+      await expect(run([{ op: 'incrby', key: 'n', by: MAX }])).rejects.toMatchObject({ code: 'INTEGER_OVERFLOW' });
+      await expect(run([])).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect(isReplayed(await store.transaction(tx([{ op: 'incrby', key: 'n', by: 1 }]), { idempotencyKey: k }))).toBe(true);
+      expect(await fixture.events()).toEqual(before);
+    });
+  });
+
   describe('updates', () => {
     it('set / hset, then get: strings, integers as text, hashes', async () => {
       await expect(run([{ op: 'set', key: 's', value: 'hello' }, { op: 'set', key: 'n', value: -42 },
@@ -54,7 +81,8 @@ export function kvContract(makeFixture: () => Promise<KvFixture>): void {
         expect(await fixture.client.get(fixture.redisKey('s'))).toBe('hello');
         expect(await fixture.client.hgetall(fixture.redisKey('h'))).toEqual({ f: 'x', g: String(MAX) });
         const keys = (await fixture.client.keys(`ra:{${fixture.namespace}}:*`)).sort();
-        expect(keys).toEqual(['h', 'n', 's'].map(fixture.redisKey)); // the namespace's kind only, one hash tag
+        // the namespace's kind only (and its event log), one hash tag
+        expect(keys).toEqual([`ra:{${fixture.namespace}}:events`, ...['h', 'n', 's'].map(fixture.redisKey)]);
       }
     });
 

@@ -57,6 +57,16 @@ describe.each(ATOMIC_STRATEGIES)('GET /events, strategy %s', (strategy) => {
     expect(all.body).toEqual({ events: [...first.body.events, ...second.body.events], next: null });
   });
 
+  it('GET /events?stream=kv reads the kv namespace\'s log: one kv.transaction per applied transaction', async () => {
+    expect((await send('POST', '/kv/transactions', { updates: [{ op: 'incrby', key: 'c', by: 2 }] })).status).toBe(200);
+    expect((await send('POST', '/kv/transactions', { conditions: [{ key: 'c', op: 'eq', value: '0' }],
+      updates: [{ op: 'set', key: 'c', value: 'x' }] })).status).toBe(409);
+    const page = await send('GET', '/events?stream=kv');
+    expect(page).toEqual({ status: 200, body: { next: null, events: [
+      { id: expect.any(String), type: 'kv.transaction', at: expect.any(String), data: { updates: [{ key: 'c', op: 'incrby', by: 2 }] } },
+    ] } });
+  });
+
   it.each([
     '/events', '/events?stream=nope', '/events?stream=constructor', '/events?stream=ledger&after=abc',
     '/events?stream=ledger&after=(1-0', '/events?stream=ledger&limit=0', '/events?stream=ledger&limit=1001',

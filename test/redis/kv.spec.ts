@@ -27,10 +27,10 @@ describe('kv transactions adapter: the weakest mechanism that is still correct',
   beforeEach(async () => (fixture = await kvFixture('transactions', server)));
   afterEach(() => fixture.close());
 
-  it('no conditions and only set / del / expire: a plain MULTI (no WATCH, no read)', async () => {
+  it('no conditions and only set / del / expire: a plain MULTI (no WATCH; one read: the event log\'s TYPE)', async () => {
     const [watch, multi, type] = [await calls('watch'), await calls('multi'), await calls('type')];
     await fixture.store.transaction({ updates: [{ op: 'set', key: 'a', value: 'x' }, { op: 'expire', key: 'a', seconds: 60 }, { op: 'del', key: 'b' }] });
-    expect([await calls('watch') - watch, await calls('multi') - multi, await calls('type') - type]).toEqual([0, 1, 0]);
+    expect([await calls('watch') - watch, await calls('multi') - multi, await calls('type') - type]).toEqual([0, 1, 1]);
   });
 
   it.each([
@@ -73,10 +73,15 @@ describe('kv functions adapter', () => {
     const key = fixture.redisKey('a');
     const conditions = JSON.stringify([]);
     const updates = JSON.stringify([{ k: 1, key: 'a', op: 'hincrby', field: 'f', by: '9007199254740991' }]);
-    expect(await probe.call('FCALL', 'kv_update_if_conditions_met', 1, key, '', 0, conditions, updates)).toEqual([0, 1]);
+    const events = `ra:{${fixture.namespace}}:events`;
+    const event = JSON.stringify({ updates: [{ key: 'a', op: 'hincrby', field: 'f', by: 9007199254740991 }] });
+    expect(await probe.call('FCALL', 'kv_update_if_conditions_met', 2, key, events, '', 0, conditions, updates, event, 100))
+      .toEqual([0, 1]);
+    expect((await probe.xrange(events, '-', '+')).map(([, fields]) => fields)).toEqual([['type', 'kv.transaction', 'data', event]]);
     expect(await probe.call('FCALL_RO', 'kv_get', 1, key, 'a')).toEqual(['hash', ['f', '9007199254740991'], -1]);
-    await expect(probe.call('FCALL', 'kv_update_if_conditions_met', 1, key, '', 0, conditions, updates))
+    await expect(probe.call('FCALL', 'kv_update_if_conditions_met', 2, key, events, '', 0, conditions, updates, event, 100))
       .rejects.toThrow(/^INTEGER_OVERFLOW \{/);
+    expect(await probe.xlen(events)).toBe(1);
     await expect(probe.call('FCALL_RO', 'kv_get', 1, fixture.redisKey('none'), 'none')).rejects.toThrow(/^KEY_NOT_FOUND \{/);
   });
 
@@ -97,5 +102,22 @@ describe('lua/kv.lua', () => {
     expect(wrapper('kv')).toBe(wrapper('accounts'));
     const writers = [...source('kv').matchAll(/^redis\.register_function\('(\w+)', (.*)\)$/gm)].map((m) => [m[1], m[2]]);
     expect(writers).toEqual([['kv_update_if_conditions_met', 'idempotent(update_if_conditions_met)']]);
+  });
+});
+
+describe.each(['functions', 'transactions'] as const)('kv %s adapter: an event log of the wrong type', (strategy) => {
+  let fixture: KvFixture;
+  beforeEach(async () => (fixture = await kvFixture(strategy, server)));
+  afterEach(() => fixture.close());
+
+  it.each([
+    ['a plain set', { updates: [{ op: 'set' as const, key: 'a', value: 'x' }] }],
+    ['a conditional incrby', { conditions: [{ key: 'a', op: 'absent' as const }], updates: [{ op: 'incrby' as const, key: 'a', by: 1 }] }],
+  ])('%s is refused with STORE_CORRUPTED before any write (with and without a key)', async (_, tx) => {
+    await probe.set(`ra:{${fixture.namespace}}:events`, 'not a stream');
+    const before = await fixture.rawSnapshot!();
+    await expect(fixture.store.transaction(tx)).rejects.toMatchObject({ code: 'STORE_CORRUPTED' });
+    await expect(fixture.store.transaction(tx, { idempotencyKey: 'k1' })).rejects.toMatchObject({ code: 'STORE_CORRUPTED' });
+    expect(await fixture.rawSnapshot!()).toBe(before);
   });
 });

@@ -6,6 +6,8 @@ import type { AtomicStrategy } from '../../libs/redis-atomic/src/strategy';
 import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
 import { KvModule } from '../../src/kv/kv.module';
 import { ConditionalStore, KV_STORE } from '../../src/kv/kv.port';
+import { EventsModule } from '../../src/events/events.module';
+import { EVENT_LOG, EventLog, EventView } from '../../src/events/events.port';
 
 export interface KvFixture {
   strategy: AtomicStrategy;
@@ -15,6 +17,8 @@ export interface KvFixture {
   client?: Redis;
   redisKey: (key: string) => string;
   rawSnapshot?: () => Promise<string>;
+  /** The namespace's event log, oldest first (the first 1000 events). */
+  events(): Promise<EventView[]>;
   close(): Promise<void>;
 }
 
@@ -27,7 +31,8 @@ export async function kvFixture(strategy: AtomicStrategy, server?: RedisServer,
   Promise<KvFixture> {
   const kernel = strategy === 'memory' ? [] : [RedisAtomicModule.forRoot({ url: server!.url, ...redis })];
   const moduleRef = await Test.createTestingModule({
-    imports: [...kernel, KvModule.forRoot({ strategy, namespace, http: false })],
+    imports: [...kernel, KvModule.forRoot({ strategy, namespace, http: false }),
+      EventsModule.forRoot({ strategy, http: false, streams: { kv: namespace } })],
   }).compile();
   await moduleRef.init();
   const client = strategy === 'memory' ? undefined : server!.client();
@@ -38,6 +43,7 @@ export async function kvFixture(strategy: AtomicStrategy, server?: RedisServer,
     client,
     redisKey: (key) => `${redis.keyPrefix ?? 'ra'}:{${namespace}}:kv:${key}`,
     rawSnapshot: client && (() => keyspaceSnapshot(client)),
+    events: async () => (await moduleRef.get<EventLog>(EVENT_LOG).read('kv', { limit: 1000 })).events,
     close: async () => {
       await moduleRef.close();
       client?.disconnect();

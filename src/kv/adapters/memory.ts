@@ -1,4 +1,5 @@
-import { IdempotencyOptions, idempotentCall, MemoryIdempotency } from '../../../libs/redis-atomic/src';
+import { IdempotencyOptions, idempotentCall, MemoryEventLog, MemoryIdempotency } from '../../../libs/redis-atomic/src';
+import { kvTransactionEvent } from '../events';
 import type { ConditionalStore, KvEntry, KvReceipt, KvTransaction, WriteOptions } from '../kv.port';
 import { CheckedTransaction, keyNotFound, planTransaction, receipt, requestOf } from '../kv-rules';
 
@@ -23,6 +24,8 @@ export class MemoryKv implements ConditionalStore {
     private readonly records: MemoryIdempotency,
     private readonly namespace: string,
     private readonly idempotency: IdempotencyOptions,
+    private readonly events: MemoryEventLog,
+    private readonly eventsMaxLen: number,
   ) {}
 
   async transaction(raw: KvTransaction, options?: WriteOptions): Promise<KvReceipt> {
@@ -36,6 +39,7 @@ export class MemoryKv implements ConditionalStore {
         field: (key, field) => (this.live(key)?.value as Map<string, string>).get(field) ?? null,
       });
       for (const u of tx.updates) this.apply(u);
+      this.events.append('kv.transaction', JSON.parse(kvTransactionEvent(tx)) as Record<string, unknown>, this.eventsMaxLen);
       return receipt(tx.updates.length);
     });
   }

@@ -1,6 +1,7 @@
 import { FunctionLibrary, IdempotencyOptions, idempotentCall, idempotentFcall } from '../../../libs/redis-atomic/src';
 import type { ConditionalStore, KvEntry, KvReceipt, KvTransaction, WriteOptions } from '../kv.port';
 import { CheckedTransaction, keysOf, requestOf } from '../kv-rules';
+import { kvTransactionEvent } from '../events';
 import type { KvKeys } from '../keys';
 import { toEntry, toReceipt } from './redis-replies';
 
@@ -14,6 +15,7 @@ export class RedisFunctionsKv implements ConditionalStore {
     private readonly lib: FunctionLibrary,
     private readonly keys: KvKeys,
     private readonly idempotency: IdempotencyOptions,
+    private readonly eventsMaxLen: number,
   ) {}
 
   transaction(raw: KvTransaction, options?: WriteOptions): Promise<KvReceipt> {
@@ -28,8 +30,8 @@ export class RedisFunctionsKv implements ConditionalStore {
     return idempotentFcall(this.lib, 'update_if_conditions_met', {
       call: idempotentCall(this.keys.space.shard, options?.idempotencyKey, requestOf(tx), this.idempotency),
       recordKey: (digest) => this.keys.record(digest),
-      keys: names.map((name) => this.keys.entry(name)),
-      args: [JSON.stringify(conditions), JSON.stringify(updates)],
+      keys: [...names.map((name) => this.keys.entry(name)), this.keys.events],
+      args: [JSON.stringify(conditions), JSON.stringify(updates), kvTransactionEvent(tx), this.eventsMaxLen],
       decode: toReceipt,
     });
   }

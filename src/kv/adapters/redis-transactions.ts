@@ -1,10 +1,11 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import {
-  AtomicError, decodeRedisError, execMulti, IdempotencyOptions, IdempotentDecision, idempotentCall, idempotentWatch, WatchRunner,
+  AtomicError, decodeRedisError, execMulti, KernelErrorCode, IdempotencyOptions, IdempotentDecision, idempotentCall, idempotentWatch, WatchRunner,
 } from '../../../libs/redis-atomic/src';
 import type { ConditionalStore, KvEntry, KvReceipt, KvTransaction, WriteOptions } from '../kv.port';
 import { CheckedTransaction, keyNotFound, KvReader, keysOf, mustRead, planTransaction, receipt, requestOf } from '../kv-rules';
+import { kvTransactionEvent } from '../events';
 import type { KvKeys } from '../keys';
 import { toEntry, toReceipt } from './redis-replies';
 
@@ -20,6 +21,9 @@ import { toEntry, toReceipt } from './redis-replies';
  *   the read (the WatchRunner's bounded, jittered retries, then CONFLICT);
  * - with an idempotency key, the record is watched, read and written in the same MULTI (idempotentWatch), so
  *   even a plain-MULTI transaction becomes a WATCH transaction (on the record alone);
+ * - every applied transaction appends its kv.transaction event (XADD, MAXLEN ~) in the same MULTI; the stream's
+ *   TYPE is read first (not watched: every transaction of the namespace appends to it, watching it would make
+ *   them all conflict) so that an XADD that would fail inside EXEC is refused before any write;
  * - get: one MULTI of reads (TYPE, GET, HGETALL, PTTL), a consistent snapshot of one key.
  */
 export class RedisTransactionsKv implements ConditionalStore {
@@ -28,25 +32,38 @@ export class RedisTransactionsKv implements ConditionalStore {
     private readonly watch: WatchRunner,
     private readonly keys: KvKeys,
     private readonly idempotency: IdempotencyOptions,
+    private readonly eventsMaxLen: number,
   ) {}
 
   async transaction(raw: KvTransaction, options?: WriteOptions): Promise<KvReceipt> {
     const tx = raw as unknown as CheckedTransaction;
     const call = idempotentCall(this.keys.space.shard, options?.idempotencyKey, requestOf(tx), this.idempotency);
-    const write = (m: ChainableCommander) => this.queue(m, tx);
+    const event = kvTransactionEvent(tx);
+    const write = (m: ChainableCommander) => {
+      this.queue(m, tx);
+      m.xadd(this.keys.events, 'MAXLEN', '~', this.eventsMaxLen, '*', 'type', 'kv.transaction', 'data', event);
+    };
     const values = [tx.updates.length];
     const recordKey = (digest: string) => this.keys.record(digest);
     if (!mustRead(tx)) {
       if (!call) {
+        checkEventsType(this.keys.events, await this.client.type(this.keys.events).catch((err) => Promise.reject(decodeRedisError(err))));
         await execMulti(this.client, write);
         return receipt(tx.updates.length);
       }
-      return idempotentWatch(this.watch, { call, recordKey, keys: [], read: async () => null, decide: () => ({ values, write }), decode: toReceipt });
+      return idempotentWatch(this.watch, {
+        call, recordKey, keys: [], read: async (c) => checkEventsType(this.keys.events, await c.type(this.keys.events)),
+        decide: () => ({ values, write }), decode: toReceipt,
+      });
     }
     return idempotentWatch(this.watch, {
       call, recordKey,
       keys: keysOf(tx).map((key) => this.keys.entry(key)),
-      read: (connection) => this.read(connection, tx),
+      read: async (connection) => {
+        const [reader, eventsType] = await Promise.all([this.read(connection, tx), connection.type(this.keys.events)]);
+        checkEventsType(this.keys.events, eventsType);
+        return reader;
+      },
       decide: (reader): IdempotentDecision => {
         try {
           planTransaction(tx, reader);
@@ -116,5 +133,12 @@ export class RedisTransactionsKv implements ConditionalStore {
         case 'expire': m.expire(key, u.seconds!); break;
       }
     }
+  }
+}
+
+/** XADD to a key of another type would fail inside EXEC after the updates applied: refuse it before. */
+function checkEventsType(key: string, type: string): void {
+  if (type !== 'stream' && type !== 'none') {
+    throw new AtomicError(KernelErrorCode.STORE_CORRUPTED, 'event log is not a stream', { key });
   }
 }
