@@ -9,6 +9,7 @@ import { redisVersion } from './lib/redis-stats';
 import { Report } from './lib/report';
 import { floors } from './scenarios/floors';
 import { http } from './scenarios/http';
+import { orders } from './scenarios/orders';
 import { postgres } from './scenarios/postgres';
 import { scale } from './scenarios/scale';
 import { strategies } from './scenarios/strategies';
@@ -20,7 +21,7 @@ import { strategies } from './scenarios/strategies';
  * the load generators share this machine's cores, so every target is a ratio of two numbers measured in the
  * same run. Misses are reported, never fatal. Results: bench/results/latest.json and latest.svg (only.* for --only).
  */
-const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = { strategies, floors, http, postgres, scale };
+const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = { strategies, floors, http, postgres, scale, orders };
 
 async function main(): Promise<void> {
   const started = performance.now();

@@ -92,7 +92,8 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 /**
  * Hand-written SVG. Top: every target as a bar of its margin (value/target for ≥, target/value for ≤), with
- * the target at 1.0 — green bars pass, red ones miss. Bottom: transfer throughput of the strategies rows.
+ * the target at 1.0 — green bars pass, red ones miss. Bottom: goodput of the strategies rows (transfers, opens)
+ * and of the orders rows (place).
  */
 function svgChart(title: string, targets: Target[], rows: Row[]): string {
   const width = 1150;
@@ -118,15 +119,20 @@ function svgChart(title: string, targets: Target[], rows: Row[]): string {
   out.push(`<line x1="${oneX}" y1="${top}" x2="${oneX}" y2="${y}" stroke="#000" stroke-dasharray="4 3"/>`);
   out.push(`<text x="${oneX}" y="${y + 14}" font-size="11" text-anchor="middle">target</text>`);
 
-  const strategyRows = rows.filter((r) => r.scenario === 'strategies' && r.opsPerSec !== undefined);
-  if (strategyRows.length) {
+  const sections = [
+    { scenario: 'strategies', title: 'Strategies: goodput (ops/s, successful operations)' },
+    { scenario: 'orders', title: 'Orders: place goodput (ops/s; many = 1,000 products, hot = one product)' },
+  ];
+  for (const section of sections) {
+    const sectionRows = rows.filter((r) => r.scenario === section.scenario && r.opsPerSec !== undefined);
+    if (!sectionRows.length) continue;
     y += 44;
-    out.push(`<text x="20" y="${y}" font-size="16" font-weight="bold">Strategies: goodput (ops/s, successful operations)</text>`);
+    out.push(`<text x="20" y="${y}" font-size="16" font-weight="bold">${esc(section.title)}</text>`);
     y += 10;
     // Scaled to the Redis strategies; the in-process memory strategy is clipped (its bar ends in a notch).
-    const redisRows = strategyRows.filter((r) => !r.name.includes('memory'));
-    const max = Math.max(...(redisRows.length ? redisRows : strategyRows).map((r) => r.opsPerSec!));
-    for (const r of strategyRows) {
+    const redisRows = sectionRows.filter((r) => !r.name.includes('memory'));
+    const max = Math.max(...(redisRows.length ? redisRows : sectionRows).map((r) => r.opsPerSec!));
+    for (const r of sectionRows) {
       const w = Math.min(1, r.opsPerSec! / max) * barMax;
       const color = r.name.includes('memory') ? '#999' : r.name.includes('functions') ? '#3a6ad0' : '#d08a3a';
       out.push(`<text x="${labelW - 8}" y="${y + 16}" font-size="12" text-anchor="end">${esc(r.name)}</text>`);
