@@ -6,6 +6,11 @@
   Record  STRING  {<shop>}:shop-idem:<digest>   an idempotency record (below), with a TTL; the shop's writes —
                                                 Inventory's and Orders' (lua/orders.lua) — share this key space
 
+  Events  STREAM  {<shop>}:events               the shop's event log (with lua/orders.lua): every committed write
+                                                appends one entry in the same FCALL, XADD MAXLEN ~; failures and
+                                                replays append nothing.
+                                                stock.set { productId, stock }  stock.restocked { productId, quantity, stock }
+
   Scores are doubles: integers are exact below 2^53, so stock stays within [0, 2^53 - 1] and every increase is
   checked against that bound before it is written (ZINCRBY of integers below 2^53 is then exact).
   Failures are `redis.error_reply('<CODE> <json details>')`, decoded in libs/redis-atomic/src/errors.ts.
@@ -13,7 +18,7 @@
   lua/orders.lua reads and writes the same sorted set (placing and cancelling orders).
 ]]
 
-local LIBRARY_VERSION = '2'
+local LIBRARY_VERSION = '3'
 local MAX_SAFE = 9007199254740991
 
 -- `CODE {json}`. Numbers are written with %d: cjson keeps only 14 significant digits, stock needs 16.
@@ -47,6 +52,12 @@ end
 local function check_type(key, expected)
   local kind = redis.call('TYPE', key).ok
   if kind ~= expected and kind ~= 'none' then corrupted(key, 'key is not a ' .. expected) end
+end
+
+-- The shop's event log (STREAM {<shop>}:events, shared by lua/inventory.lua and lua/orders.lua): one entry
+-- { type, data = JSON } per committed write, appended last, its key TYPE-checked before the first write.
+local function append_event(key, maxlen, event_type, data)
+  redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'type', event_type, 'data', data)
 end
 
 -- A product's stock; nil when the product does not exist. A score that is not a stock is refused.
@@ -115,18 +126,20 @@ local function version()
 end
 
 --[[ inventory_set_stock
-  KEYS[1] stock
-  ARGV[1] product id   ARGV[2] stock (integer in [0, 2^53))
+  KEYS[1] stock   KEYS[2] events
+  ARGV[1] product id   ARGV[2] stock (integer in [0, 2^53))   ARGV[3] events maxlen
   Reply: { stock }   (write functions: see Idempotency above) ]]
 local function set_stock(keys, args)
   check_type(keys[1], 'zset')
+  check_type(keys[2], 'stream')
   redis.call('ZADD', keys[1], args[2], args[1])
+  append_event(keys[2], args[3], 'stock.set', encode({ productId = args[1], stock = tonumber(args[2]) }))
   return { tonumber(args[2]) }
 end
 
 --[[ inventory_restock
-  KEYS[1] stock
-  ARGV[1] product id   ARGV[2] quantity (> 0)
+  KEYS[1] stock   KEYS[2] events
+  ARGV[1] product id   ARGV[2] quantity (> 0)   ARGV[3] events maxlen
   Reply: { stock after }  — or PRODUCT_NOT_FOUND / STOCK_LIMIT_EXCEEDED ]]
 local function restock(keys, args)
   local product, quantity = args[1], tonumber(args[2])
@@ -136,7 +149,10 @@ local function restock(keys, args)
     return fail('STOCK_LIMIT_EXCEEDED', { message = 'stock would exceed the largest safe integer', productId = product,
       stock = stock, quantity = quantity })
   end
-  return { tonumber(redis.call('ZINCRBY', keys[1], args[2], product)) }
+  check_type(keys[2], 'stream')
+  local after = tonumber(redis.call('ZINCRBY', keys[1], args[2], product))
+  append_event(keys[2], args[3], 'stock.restocked', encode({ productId = product, quantity = quantity, stock = after }))
+  return { after }
 end
 
 --[[ inventory_get  (no-writes)

@@ -11,6 +11,13 @@
   Record       STRING {<shop>}:shop-idem:<digest>       an idempotency record (below), with a TTL; one key space for the
                                                         shop's writes, Inventory's (lua/inventory.lua) included
 
+  Events       STREAM {<shop>}:events                  the shop's event log (with lua/inventory.lua): every committed
+                                                        change appends one entry in the same FCALL (XADD MAXLEN ~),
+                                                        its key always the LAST of KEYS (before the record); failures,
+                                                        retry signals and replays append nothing:
+    order.placed / order.cancelled { orderId, userId, total, items = [{ productId, quantity, stock (after) }] }
+    order.claimed / order.completed { orderId, userId }
+
   Status: pending → processing → completed, or pending → cancelled. An order is in `pending` exactly while its
   status is pending and in `processing` exactly while it is processing: every status change moves it in the
   same step.
@@ -25,7 +32,7 @@
   Rule of every function: all reads and checks run before the first write, because Redis never rolls back.
 ]]
 
-local LIBRARY_VERSION = '2'
+local LIBRARY_VERSION = '3'
 local MAX_SAFE = 9007199254740991
 local STATUSES = { pending = true, processing = true, completed = true, cancelled = true }
 
@@ -65,6 +72,24 @@ end
 local function check_type(key, expected)
   local kind = redis.call('TYPE', key).ok
   if kind ~= expected and kind ~= 'none' then corrupted(key, 'key is not a ' .. expected) end
+end
+
+-- The shop's event log (STREAM {<shop>}:events, shared by lua/inventory.lua and lua/orders.lua): one entry
+-- { type, data = JSON } per committed write, appended last, its key TYPE-checked before the first write.
+local function append_event(key, maxlen, event_type, data)
+  redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'type', event_type, 'data', data)
+end
+
+-- { productId, quantity, stock } per line, as JSON (numbers with %d).
+local function lines_json(lines)
+  local parts = {}
+  for i, line in ipairs(lines) do parts[i] = encode({ productId = line[1], quantity = line[2], stock = line[3] }) end
+  return '[' .. table.concat(parts, ',') .. ']'
+end
+
+local function order_event(id, user, total, lines)
+  return '{"orderId":' .. cjson.encode(id) .. ',"userId":' .. cjson.encode(user) .. ',"total":' ..
+    string.format('%d', total) .. ',"items":' .. lines_json(lines) .. '}'
 end
 
 -- A product's stock; nil when the product does not exist.
@@ -185,9 +210,9 @@ local function version()
 end
 
 --[[ orders_place
-  KEYS[1] stock   KEYS[2] order   KEYS[3] user's orders   KEYS[4] user's stats   KEYS[5] pending queue
+  KEYS[1] stock   KEYS[2] order   KEYS[3] user's orders   KEYS[4] user's stats   KEYS[5] pending queue   KEYS[6] events
   ARGV[1] order id   ARGV[2] user id   ARGV[3] total (sum of quantity x unit price, checked by the caller)
-  ARGV[4] items as JSON (stored as given)   ARGV[5..] per line: product id, quantity (> 0)
+  ARGV[4] items as JSON (stored as given)   ARGV[5] events maxlen   ARGV[6..] per line: product id, quantity (> 0)
   Reply: { created time (ms, server clock) }   (write functions: see Idempotency above)
   — or ORDER_EXISTS / PRODUCT_NOT_FOUND / OUT_OF_STOCK (the first failing line, 0-based `index`) / STATS_LIMIT_EXCEEDED ]]
 local function place(keys, args)
@@ -196,8 +221,8 @@ local function place(keys, args)
     return fail('ORDER_EXISTS', { message = 'order already exists', orderId = id })
   end
   check_type(keys[1], 'zset')
-  for i = 5, #args, 2 do
-    local index, product, quantity = (i - 5) / 2, args[i], tonumber(args[i + 1])
+  for i = 6, #args, 2 do
+    local index, product, quantity = (i - 6) / 2, args[i], tonumber(args[i + 1])
     local stock = read_stock(keys[1], product)
     if stock == nil then
       return fail('PRODUCT_NOT_FOUND', { message = 'product not found', index = index, productId = product })
@@ -213,22 +238,28 @@ local function place(keys, args)
   end
   check_type(keys[3], 'set')
   check_type(keys[5], 'list')
+  check_type(keys[#keys], 'stream')
   local now = redis.call('TIME')
   local created = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
   -- Writes: every check passed.
-  for i = 5, #args, 2 do redis.call('ZINCRBY', keys[1], '-' .. args[i + 1], args[i]) end
+  local lines = {}
+  for i = 6, #args, 2 do
+    lines[#lines + 1] = { args[i], tonumber(args[i + 1]), tonumber(redis.call('ZINCRBY', keys[1], '-' .. args[i + 1], args[i])) }
+  end
   redis.call('HSET', keys[2], 'user', user, 'status', 'pending', 'total', args[3], 'created', created, 'items', args[4])
   redis.call('SADD', keys[3], id)
   redis.call('HINCRBY', keys[4], 'totalOrders', 1)
   redis.call('HINCRBY', keys[4], 'totalSpent', args[3])
   redis.call('LPUSH', keys[5], id)
+  append_event(keys[#keys], args[5], 'order.placed', order_event(id, user, total, lines))
   return { created }
 end
 
 --[[ orders_cancel
-  KEYS[1] stock   KEYS[2] order   KEYS[3] the order's user's stats   KEYS[4] pending queue
+  KEYS[1] stock   KEYS[2] order   KEYS[3] the order's user's stats   KEYS[4] pending queue   KEYS[5] events
   ARGV[1] order id   ARGV[2] the order's user id (looked up by the caller: an order's user never changes), or ''
           when the caller found no order — KEYS[3] is then any key of the slot, and never touched
+  ARGV[3] events maxlen
   Reply: the order after the change (order_reply)
   — or ORDER_NOT_FOUND / ORDER_NOT_CANCELLABLE / STOCK_LIMIT_EXCEEDED
   Raises ORDER_LOOKUP_STALE when the caller found no order but there is one now: look its user up and retry. ]]
@@ -253,12 +284,17 @@ local function cancel(keys, args)
   local stats = read_stats(keys[3])
   if not stats.present then corrupted(keys[3], 'the stats of a pending order are missing') end
   check_type(keys[4], 'list')
+  check_type(keys[#keys], 'stream')
   -- Writes: every check passed.
-  for _, line in ipairs(lines) do redis.call('ZINCRBY', keys[1], string.format('%d', line[2]), line[1]) end
+  local after = {}
+  for i, line in ipairs(lines) do
+    after[i] = { line[1], line[2], tonumber(redis.call('ZINCRBY', keys[1], string.format('%d', line[2]), line[1])) }
+  end
   redis.call('HSET', keys[2], 'status', 'cancelled')
   redis.call('HINCRBY', keys[3], 'totalOrders', -1)
   redis.call('HINCRBY', keys[3], 'totalSpent', string.format('%d', -tonumber(order[3]))) -- never '-0': HINCRBY refuses it
   redis.call('LREM', keys[4], 1, id)
+  append_event(keys[#keys], args[3], 'order.cancelled', order_event(id, order[1], tonumber(order[3]), after))
   order[2] = 'cancelled'
   return order_reply(order, lines)
 end
@@ -271,8 +307,8 @@ local function peek(keys)
 end
 
 --[[ orders_claim — a reliable-queue move: the claim stays visible in the processing list until completed
-  KEYS[1] pending queue   KEYS[2] processing list   KEYS[3] the candidate's order (none when ARGV[1] is '')
-  ARGV[1] candidate id: the oldest pending one when the caller peeked ('' when it found none)
+  KEYS[1] pending queue   KEYS[2] processing list   KEYS[3] the candidate's order (none when ARGV[1] is '')   KEYS[last] events
+  ARGV[1] candidate id: the oldest pending one when the caller peeked ('' when it found none)   ARGV[2] events maxlen
   Reply: { order id, then the order after the change (order_reply) }
   Raises (no outcome, so nothing recorded under an idempotency key; a retry under it claims afresh):
     QUEUE_EMPTY   nothing is pending
@@ -284,9 +320,11 @@ local function claim(keys, args)
   local order = read_order(keys[3])
   if not order or order[2] ~= 'pending' then corrupted(keys[3], 'a queued order is not pending') end
   check_type(keys[2], 'list')
+  check_type(keys[#keys], 'stream')
   local lines = read_lines(keys[3], order[5])
   redis.call('LMOVE', keys[1], keys[2], 'RIGHT', 'LEFT')
   redis.call('HSET', keys[3], 'status', 'processing')
+  append_event(keys[#keys], args[2], 'order.claimed', encode({ orderId = args[1], userId = order[1] }))
   order[2] = 'processing'
   local reply = order_reply(order, lines)
   table.insert(reply, 1, args[1])
@@ -294,8 +332,8 @@ local function claim(keys, args)
 end
 
 --[[ orders_complete
-  KEYS[1] order   KEYS[2] processing list
-  ARGV[1] order id
+  KEYS[1] order   KEYS[2] processing list   KEYS[3] events
+  ARGV[1] order id   ARGV[2] events maxlen
   Reply: the order after the change (order_reply)
   — or ORDER_NOT_FOUND / INVALID_TRANSITION ]]
 local function complete(keys, args)
@@ -305,9 +343,11 @@ local function complete(keys, args)
     return fail('INVALID_TRANSITION', { message = 'only a processing order can be completed', orderId = args[1], status = order[2] })
   end
   check_type(keys[2], 'list')
+  check_type(keys[3], 'stream')
   local lines = read_lines(keys[1], order[5])
   redis.call('HSET', keys[1], 'status', 'completed')
   redis.call('LREM', keys[2], 1, args[1])
+  append_event(keys[3], args[2], 'order.completed', encode({ orderId = args[1], userId = order[1] }))
   order[2] = 'completed'
   return order_reply(order, lines)
 end

@@ -25,10 +25,14 @@ export class AppModule {
           eventsMaxLen: config.eventsMaxLen,
         }),
         // One shop for both: orders take stock from this inventory in the same atomic step.
-        InventoryModule.forRoot({ strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
-        OrdersModule.forRoot({ strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
-        // GET /events?stream=ledger|kv: the event log of the ledger's shard / of the kv namespace's shard.
-        EventsModule.forRoot({ strategy: config.strategy, streams: { ledger: config.ledger, kv: config.kvNamespace } }),
+        InventoryModule.forRoot({
+          strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds, eventsMaxLen: config.eventsMaxLen,
+        }),
+        OrdersModule.forRoot({
+          strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds, eventsMaxLen: config.eventsMaxLen,
+        }),
+        // GET /events?stream=ledger|shop|kv: the event log of the ledger's / the shop's / the kv namespace's shard.
+        EventsModule.forRoot({ strategy: config.strategy, streams: { ledger: config.ledger, shop: config.shop, kv: config.kvNamespace } }),
         KvModule.forRoot({
           strategy: config.strategy, namespace: config.kvNamespace, idempotencyTtlSeconds: config.idempotencyTtlSeconds,
           eventsMaxLen: config.eventsMaxLen,

@@ -45,7 +45,7 @@ describe('InventoryModule / OrdersModule wiring', () => {
     const client = server.client();
     expect(await client.zscore('ra:{async-shop}:inventory:stock', 'w1')).toBe('2');
     const keys = (await client.keys('*')).sort();
-    expect(keys).toEqual(['ra:{async-shop}:inventory:stock', 'ra:{async-shop}:order:o1', 'ra:{async-shop}:queue:pending',
+    expect(keys).toEqual(['ra:{async-shop}:events', 'ra:{async-shop}:inventory:stock', 'ra:{async-shop}:order:o1', 'ra:{async-shop}:queue:pending',
       'ra:{async-shop}:user-orders:u1', 'ra:{async-shop}:user-stats:u1']); // one hash tag: one slot in a cluster
     await moduleRef.close();
   });

@@ -1,5 +1,5 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
-import { IdempotencyOptions, KeySpace, MemoryIdempotency } from '../../libs/redis-atomic/src';
+import { DEFAULT_EVENTS_MAXLEN, IdempotencyOptions, KeySpace, memoryEventLog, MemoryIdempotency } from '../../libs/redis-atomic/src';
 import { AtomicStrategy, MemoryStoresModule, StrategyContext, strategyProvider } from '../../libs/redis-atomic/src/strategy';
 import { memoryShopRecordsName, MemoryInventory, MemoryStock, memoryStockName } from './adapters/memory';
 import { RedisFunctionsInventory } from './adapters/redis-functions';
@@ -19,6 +19,8 @@ export interface InventoryModuleOptions {
   shop?: string;
   /** How long idempotency records are kept, in seconds (an integer >= 1). Default 86400. */
   idempotencyTtlSeconds?: number;
+  /** The cap of the shop's event log (`XADD … MAXLEN ~`: approximate). Default 100000. */
+  eventsMaxLen?: number;
 }
 
 export interface InventoryModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -58,19 +60,20 @@ export class InventoryModule {
 async function createInventory(options: InventoryModuleOptions, { memory, redis }: StrategyContext): Promise<Inventory> {
   const shop = options.shop ?? 'main';
   const idempotency = shopIdempotency('InventoryModule', options.idempotencyTtlSeconds);
+  const eventsMaxLen = shopEventsMaxLen('InventoryModule', options.eventsMaxLen);
   if (options.strategy === 'memory') {
     const stock = memory.get(memoryStockName(shop), () => new MemoryStock());
     const records = memory.get(memoryShopRecordsName(shop), () => new MemoryIdempotency());
-    return new ValidatedInventory(new MemoryInventory(stock, records, shop, idempotency));
+    return new ValidatedInventory(new MemoryInventory(stock, records, shop, idempotency, memoryEventLog(memory, shop), eventsMaxLen));
   }
   const kernel = redis();
   const keys = new InventoryKeys(new KeySpace(kernel.keyPrefix, shop));
   if (options.strategy === 'functions') {
     const library = kernel.libraries.get('inventory');
     await library.prepare(kernel.options.loadFunctions !== false);
-    return new ValidatedInventory(new RedisFunctionsInventory(library, keys, idempotency));
+    return new ValidatedInventory(new RedisFunctionsInventory(library, keys, idempotency, eventsMaxLen));
   }
-  return new ValidatedInventory(new RedisTransactionsInventory(kernel.client, kernel.watch, keys, idempotency));
+  return new ValidatedInventory(new RedisTransactionsInventory(kernel.client, kernel.watch, keys, idempotency, eventsMaxLen));
 }
 
 /** The records' TTL option of a shop module (Inventory's and Orders'): an integer, since it becomes `SET … EX`. */
@@ -79,4 +82,12 @@ export function shopIdempotency(moduleName: string, ttlSeconds = 86_400): Idempo
     throw new Error(`${moduleName} idempotencyTtlSeconds must be an integer >= 1 (got ${String(ttlSeconds)})`);
   }
   return { ttlSeconds };
+}
+
+/** The event log cap of a shop module (Inventory's and Orders'): an integer >= 1, since it becomes `MAXLEN ~`. */
+export function shopEventsMaxLen(moduleName: string, maxLen = DEFAULT_EVENTS_MAXLEN): number {
+  if (!Number.isSafeInteger(maxLen) || maxLen < 1) {
+    throw new Error(`${moduleName} eventsMaxLen must be an integer >= 1 (got ${String(maxLen)})`);
+  }
+  return maxLen;
 }

@@ -17,6 +17,11 @@ export class InventoryKeys {
     return this.space.key('inventory', 'stock');
   }
 
+  /** The shop's event log (STREAM): Inventory's and Orders' events, one stream per shard. */
+  get events(): string {
+    return this.space.events;
+  }
+
   record(digest: string): string {
     return this.space.key('shop-idem', digest);
   }

@@ -19,6 +19,11 @@ export class OrderKeys {
     this.inventory = new InventoryKeys(space);
   }
 
+  /** The shop's event log (STREAM, Inventory's too): one stream per shard. */
+  get events(): string {
+    return this.inventory.events;
+  }
+
   stock(): string {
     return this.inventory.stock();
   }

@@ -1,8 +1,8 @@
 import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
-import { KeySpace, MemoryIdempotency } from '../../libs/redis-atomic/src';
+import { KeySpace, memoryEventLog, MemoryIdempotency } from '../../libs/redis-atomic/src';
 import { AtomicStrategy, MemoryStoresModule, StrategyContext, strategyProvider } from '../../libs/redis-atomic/src/strategy';
 import { memoryShopRecordsName, MemoryStock, memoryStockName } from '../inventory/adapters/memory';
-import { shopIdempotency } from '../inventory/inventory.module';
+import { shopEventsMaxLen, shopIdempotency } from '../inventory/inventory.module';
 import { MemoryOrderBook, memoryOrderBookName, MemoryOrders } from './adapters/memory';
 import { RedisFunctionsOrders } from './adapters/redis-functions';
 import { RedisTransactionsOrders } from './adapters/redis-transactions';
@@ -18,6 +18,8 @@ export interface OrdersModuleOptions {
   shop?: string;
   /** How long idempotency records are kept, in seconds (an integer >= 1). Default 86400. */
   idempotencyTtlSeconds?: number;
+  /** The cap of the shop's event log (`XADD … MAXLEN ~`: approximate). Default 100000. */
+  eventsMaxLen?: number;
 }
 
 export interface OrdersModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -58,18 +60,19 @@ export class OrdersModule {
 async function createOrders(options: OrdersModuleOptions, { memory, redis }: StrategyContext): Promise<Orders> {
   const shop = options.shop ?? 'main';
   const idempotency = shopIdempotency('OrdersModule', options.idempotencyTtlSeconds);
+  const eventsMaxLen = shopEventsMaxLen('OrdersModule', options.eventsMaxLen);
   if (options.strategy === 'memory') {
     const stock = memory.get(memoryStockName(shop), () => new MemoryStock());
     const book = memory.get(memoryOrderBookName(shop), () => new MemoryOrderBook());
     const records = memory.get(memoryShopRecordsName(shop), () => new MemoryIdempotency());
-    return new ValidatedOrders(new MemoryOrders(stock, book, records, shop, idempotency));
+    return new ValidatedOrders(new MemoryOrders(stock, book, records, shop, idempotency, memoryEventLog(memory, shop), eventsMaxLen));
   }
   const kernel = redis();
   const keys = new OrderKeys(new KeySpace(kernel.keyPrefix, shop));
   if (options.strategy === 'functions') {
     const library = kernel.libraries.get('orders');
     await library.prepare(kernel.options.loadFunctions !== false);
-    return new ValidatedOrders(new RedisFunctionsOrders(library, keys, idempotency));
+    return new ValidatedOrders(new RedisFunctionsOrders(library, keys, idempotency, eventsMaxLen));
   }
-  return new ValidatedOrders(new RedisTransactionsOrders(kernel.client, kernel.watch, keys, idempotency));
+  return new ValidatedOrders(new RedisTransactionsOrders(kernel.client, kernel.watch, keys, idempotency, eventsMaxLen));
 }

@@ -21,7 +21,7 @@ export function inventoryContract(makeFixture: () => Promise<ShopFixture>): void
 
   /** Everything observable through the port, plus the raw keyspace for Redis. */
   async function snapshot(): Promise<unknown> {
-    return { levels: await inventory.lowStock(MAX, 1000), raw: await fixture.rawSnapshot?.() };
+    return { levels: await inventory.lowStock(MAX, 1000), raw: await fixture.rawSnapshot?.(), events: await fixture.events() };
   }
 
   async function expectRejectedUnchanged(operation: () => Promise<unknown>, code: string, details?: object) {
@@ -29,6 +29,23 @@ export function inventoryContract(makeFixture: () => Promise<ShopFixture>): void
     await expect(operation()).rejects.toMatchObject({ code, ...(details && { details: expect.objectContaining(details) }) });
     expect(await snapshot()).toEqual(before);
   }
+
+  describe('event log', () => {
+    it('setStock appends stock.set, restock appends stock.restocked with the level after it; failures and replays nothing', async () => {
+      await inventory.setStock('p1', MAX - 5);
+      await inventory.restock('p1', 5, { idempotencyKey: 'k1' });
+      await inventory.restock('p1', 5, { idempotencyKey: 'k1' }); // replayed
+      await expect(inventory.restock('p1', 1)).rejects.toMatchObject({ code: 'STOCK_LIMIT_EXCEEDED' });
+      await expect(inventory.restock('nope', 1)).rejects.toMatchObject({ code: 'PRODUCT_NOT_FOUND' });
+      await expect(inventory.setStock('p1', -1)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      const events = await fixture.events();
+      expect(events.map(({ type, data }) => ({ type, data }))).toEqual([
+        { type: 'stock.set', data: { productId: 'p1', stock: MAX - 5 } },
+        { type: 'stock.restocked', data: { productId: 'p1', quantity: 5, stock: MAX } },
+      ]);
+      expect(events[0].id).toMatch(/^\d+-\d+$/);
+    });
+  });
 
   describe('setStock / get', () => {
     it('creates a product, then overwrites its stock', async () => {

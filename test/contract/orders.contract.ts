@@ -35,6 +35,7 @@ export function ordersContract(makeFixture: () => Promise<ShopFixture>): void {
       users: await Promise.all(users.map(async (id) => [await orders.listByUser(id), await orders.userStats(id)])),
       queue: await orders.queue(),
       raw: await fixture.rawSnapshot?.(),
+      events: await fixture.events(),
     };
   }
 
@@ -49,6 +50,41 @@ export function ordersContract(makeFixture: () => Promise<ShopFixture>): void {
   async function products(levels: Record<string, number>): Promise<void> {
     for (const [id, level] of Object.entries(levels)) await inventory.setStock(id, level);
   }
+
+  describe('event log', () => {
+    const types = async () => (await fixture.events()).map(({ type, data }) => ({ type, data }));
+
+    it('place / cancel append order.placed / order.cancelled with every line\'s stock after the change', async () => {
+      await products({ p1: 10, p2: 5 });
+      const order = await orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 3, 7), line('p2', 5, 2)] });
+      await orders.cancel(order.id);
+      expect((await types()).slice(2)).toEqual([
+        { type: 'order.placed', data: { orderId: 'o1', userId: 'u1', total: 31,
+          items: [{ productId: 'p1', quantity: 3, stock: 7 }, { productId: 'p2', quantity: 5, stock: 0 }] } },
+        { type: 'order.cancelled', data: { orderId: 'o1', userId: 'u1', total: 31,
+          items: [{ productId: 'p1', quantity: 3, stock: 10 }, { productId: 'p2', quantity: 5, stock: 5 }] } },
+      ]);
+    });
+
+    it('claim / complete append order.claimed / order.completed; an empty queue, failures and replays append nothing', async () => {
+      await products({ p1: 1 });
+      await orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 1, 4)] }, { idempotencyKey: 'k-place' });
+      await orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 1, 4)] }, { idempotencyKey: 'k-place' }); // replayed
+      await expect(orders.place({ id: 'o2', userId: 'u1', items: [line('p1', 1, 4)] })).rejects.toMatchObject({ code: 'OUT_OF_STOCK' });
+      await expect(orders.complete('o1')).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+      await orders.claimNext({ idempotencyKey: 'k-claim' });
+      await orders.claimNext({ idempotencyKey: 'k-claim' }); // replayed
+      await expect(orders.claimNext()).resolves.toBeNull();
+      await expect(orders.cancel('o1')).rejects.toMatchObject({ code: 'ORDER_NOT_CANCELLABLE' });
+      await orders.complete('o1');
+      await expect(orders.complete('o1')).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+      expect((await types()).slice(1)).toEqual([
+        { type: 'order.placed', data: { orderId: 'o1', userId: 'u1', total: 4, items: [{ productId: 'p1', quantity: 1, stock: 0 }] } },
+        { type: 'order.claimed', data: { orderId: 'o1', userId: 'u1' } },
+        { type: 'order.completed', data: { orderId: 'o1', userId: 'u1' } },
+      ]);
+    });
+  });
 
   describe('place', () => {
     it('takes the stock of every line, writes the order, the user set and stats, and queues it — in one step', async () => {

@@ -20,7 +20,7 @@ describe.each(ATOMIC_STRATEGIES)('GET /events, strategy %s', (strategy) => {
   beforeAll(async () => {
     if (strategy !== 'memory') server = await RedisServer.start();
     app = await createApp(loadConfig({
-      ATOMIC_STRATEGY: strategy, REDIS_URL: server?.url ?? 'redis://127.0.0.1:1', LEDGER: 'events-e2e', EVENTS_MAXLEN: '1000',
+      ATOMIC_STRATEGY: strategy, REDIS_URL: server?.url ?? 'redis://127.0.0.1:1', LEDGER: 'events-e2e', SHOP: 'events-shop', EVENTS_MAXLEN: '1000',
     }), { logger: false });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
@@ -65,6 +65,18 @@ describe.each(ATOMIC_STRATEGIES)('GET /events, strategy %s', (strategy) => {
     expect(page).toEqual({ status: 200, body: { next: null, events: [
       { id: expect.any(String), type: 'kv.transaction', at: expect.any(String), data: { updates: [{ key: 'c', op: 'incrby', by: 2 }] } },
     ] } });
+  });
+
+  it('GET /events?stream=shop reads the shop\'s log: stock and order events in commit order', async () => {
+    expect((await app.inject({ method: 'PUT', url: '/inventory/w1', payload: { stock: 4 } })).statusCode).toBe(200);
+    expect((await send('POST', '/orders', { id: 'o1', userId: 'u1', items: [{ productId: 'w1', quantity: 3, unitPrice: 5 }] })).status)
+      .toBe(201);
+    const page = await send('GET', '/events?stream=shop');
+    expect(page.status).toBe(200);
+    expect(page.body.events.map(({ type, data }: { type: string; data: unknown }) => ({ type, data }))).toEqual([
+      { type: 'stock.set', data: { productId: 'w1', stock: 4 } },
+      { type: 'order.placed', data: { orderId: 'o1', userId: 'u1', total: 15, items: [{ productId: 'w1', quantity: 3, stock: 1 }] } },
+    ]);
   });
 
   it.each([

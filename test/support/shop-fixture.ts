@@ -9,6 +9,8 @@ import { INVENTORY, Inventory } from '../../src/inventory/inventory.port';
 import { OrderKeys } from '../../src/orders/keys';
 import { OrdersModule } from '../../src/orders/orders.module';
 import { ORDERS, Orders } from '../../src/orders/orders.port';
+import { EventsModule } from '../../src/events/events.module';
+import { EVENT_LOG, EventLog, EventView } from '../../src/events/events.port';
 
 export interface ShopFixture {
   strategy: AtomicStrategy;
@@ -19,6 +21,10 @@ export interface ShopFixture {
   client?: Redis;
   keys?: OrderKeys;
   rawSnapshot?: () => Promise<string>;
+  /** Every event of the shop's stream after `after` (exclusive; all when absent), oldest first. */
+  events(after?: string): Promise<EventView[]>;
+  /** The id of the newest event (a mark for `events`), or undefined when the stream is empty. */
+  lastEventId(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -36,11 +42,24 @@ export async function shopFixture(strategy: AtomicStrategy, server?: RedisServer
       ...kernel,
       InventoryModule.forRoot({ strategy, shop, idempotencyTtlSeconds, http: false }),
       OrdersModule.forRoot({ strategy, shop, idempotencyTtlSeconds, http: false }),
+      EventsModule.forRoot({ strategy, http: false, streams: { shop } }),
     ],
   }).compile();
   await moduleRef.init();
   const client = strategy === 'memory' ? undefined : server!.client();
+  const log = moduleRef.get<EventLog>(EVENT_LOG);
+  const events = async (after?: string): Promise<EventView[]> => {
+    const all: EventView[] = [];
+    for (let cursor = after; ;) {
+      const page = await log.read('shop', { after: cursor, limit: 1000 });
+      all.push(...page.events);
+      if (!page.next) return all;
+      cursor = page.next;
+    }
+  };
   return {
+    events,
+    lastEventId: async () => (await events()).at(-1)?.id,
     strategy,
     shop,
     inventory: moduleRef.get<Inventory>(INVENTORY),

@@ -1,4 +1,5 @@
-import { IdempotencyOptions, IdempotentCall, idempotentCall, MemoryIdempotency } from '../../../libs/redis-atomic/src';
+import { IdempotencyOptions, IdempotentCall, idempotentCall, MemoryEventLog, MemoryIdempotency } from '../../../libs/redis-atomic/src';
+import { stockEvents } from '../events';
 import type { Inventory, StockLevel, WriteOptions } from '../inventory.port';
 import { DEFAULT_LOW_STOCK_PAGE, lowest, planRestock, productNotFound, requestOf } from '../inventory-rules';
 
@@ -30,11 +31,15 @@ export class MemoryInventory implements Inventory {
     private readonly records: MemoryIdempotency,
     private readonly shop: string,
     private readonly idempotency: IdempotencyOptions,
+    private readonly events: MemoryEventLog,
+    private readonly eventsMaxLen: number,
   ) {}
 
   async setStock(productId: string, stock: number, options?: WriteOptions): Promise<StockLevel> {
     return this.records.run(this.call(options, requestOf.setStock(productId, stock)), () => {
       this.stock.levels.set(productId, stock);
+      const { type, data } = stockEvents.set(productId, stock);
+      this.events.append(type, data, this.eventsMaxLen);
       return { productId, stock };
     });
   }
@@ -43,6 +48,8 @@ export class MemoryInventory implements Inventory {
     return this.records.run(this.call(options, requestOf.restock(productId, quantity)), () => {
       const stock = planRestock(productId, this.stock.levels.get(productId) ?? null, quantity);
       this.stock.levels.set(productId, stock);
+      const { type, data } = stockEvents.restocked(productId, quantity, stock);
+      this.events.append(type, data, this.eventsMaxLen);
       return { productId, stock };
     });
   }

@@ -15,6 +15,7 @@ export class RedisFunctionsInventory implements Inventory {
     private readonly lib: FunctionLibrary,
     private readonly keys: InventoryKeys,
     private readonly idempotency: IdempotencyOptions,
+    private readonly eventsMaxLen: number,
   ) {}
 
   setStock(productId: string, stock: number, options?: WriteOptions): Promise<StockLevel> {
@@ -42,6 +43,8 @@ export class RedisFunctionsInventory implements Inventory {
 
   private write(fn: string, call: IdempotentCall | undefined, args: (string | number)[],
     decode: (values: unknown[]) => StockLevel): Promise<StockLevel> {
-    return idempotentFcall(this.lib, fn, { call, recordKey: (digest) => this.keys.record(digest), keys: [this.keys.stock()], args, decode });
+    return idempotentFcall(this.lib, fn, {
+      call, recordKey: (digest) => this.keys.record(digest), keys: [this.keys.stock(), this.keys.events], args: [...args, this.eventsMaxLen], decode,
+    });
   }
 }

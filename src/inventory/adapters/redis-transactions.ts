@@ -1,16 +1,21 @@
 import type Redis from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import {
-  AtomicError, decodeRedisError, execMulti, IdempotencyOptions, IdempotentCall, idempotentCall, IdempotentDecision, idempotentWatch,
+  AtomicError, decodeRedisError, IdempotencyOptions, IdempotentCall, idempotentCall, IdempotentDecision, idempotentWatch,
   KernelErrorCode, WatchRunner,
 } from '../../../libs/redis-atomic/src';
 import type { Inventory, StockLevel, WriteOptions } from '../inventory.port';
 import { DEFAULT_LOW_STOCK_PAGE, planRestock, productNotFound, requestOf } from '../inventory-rules';
+import { stockEvents } from '../events';
 import type { InventoryKeys } from '../keys';
 import { decodeLevels, decodeStock, toLevel } from './redis-replies';
 
 /**
  * MULTI/EXEC from the client, with the weakest mechanism that is still correct per operation:
- * - setStock: plain MULTI of one ZADD — it reads nothing and overwrites whatever was there;
+ * - setStock: WATCH the stock set, check its type and the event log's, MULTI { ZADD; XADD } (it was a plain MULTI
+ *   before the event log: an XADD into a key of another type would fail inside EXEC after the ZADD applied);
+ * - every write appends its event (XADD MAXLEN ~) in its MULTI; the event log's TYPE is read but not watched
+ *   (every write of the shop appends to it: watching it would make them all conflict);
  * - restock: WATCH the stock set, ZSCORE, check, MULTI { ZINCRBY }. It must read: PRODUCT_NOT_FOUND alone could
  *   be had without a read (`ZADD XX INCR` answers nil for an unknown member), but the bound that keeps stock an
  *   exact integer (< 2^53) depends on the current level, and MULTI cannot branch on it;
@@ -25,29 +30,34 @@ export class RedisTransactionsInventory implements Inventory {
     private readonly watch: WatchRunner,
     private readonly keys: InventoryKeys,
     private readonly idempotency: IdempotencyOptions,
+    private readonly eventsMaxLen: number,
   ) {}
 
   async setStock(productId: string, stock: number, options?: WriteOptions): Promise<StockLevel> {
     const key = this.keys.stock();
     const call = this.call(options, requestOf.setStock(productId, stock));
-    if (call) {
-      return this.transact(call, [key], (c) => c.type(key), (type): IdempotentDecision => {
-        if (type !== 'zset' && type !== 'none') throw corrupted(key, 'key is not a zset');
-        return { values: [stock], write: (m) => m.zadd(key, stock, productId) };
-      }, (values) => toLevel(productId, values));
-    }
-    await execMulti(this.client, (m) => m.zadd(key, stock, productId));
-    return { productId, stock };
+    return this.transact(call, [key], async (c) => {
+      const [type, eventsType] = await Promise.all([c.type(key), c.type(this.keys.events)]);
+      checkEventsType(this.keys.events, eventsType);
+      return type;
+    }, (type): IdempotentDecision => {
+      if (type !== 'zset' && type !== 'none') throw corrupted(key, 'key is not a zset');
+      return { values: [stock], write: (m) => this.append(m.zadd(key, stock, productId), stockEvents.set(productId, stock)) };
+    }, (values) => toLevel(productId, values));
   }
 
   restock(productId: string, quantity: number, options?: WriteOptions): Promise<StockLevel> {
     const key = this.keys.stock();
     return this.transact(this.call(options, requestOf.restock(productId, quantity)), [key],
-      async (c) => decodeStock(key, productId, await c.zscore(key, productId)),
+      async (c) => {
+        const [score, eventsType] = await Promise.all([c.zscore(key, productId), c.type(this.keys.events)]);
+        checkEventsType(this.keys.events, eventsType);
+        return decodeStock(key, productId, score);
+      },
       (current): IdempotentDecision => {
         try {
           const stock = planRestock(productId, current, quantity);
-          return { values: [stock], write: (m) => m.zincrby(key, quantity, productId) };
+          return { values: [stock], write: (m) => this.append(m.zincrby(key, quantity, productId), stockEvents.restocked(productId, quantity, stock)) };
         } catch (error) {
           return { error: error as AtomicError };
         }
@@ -70,6 +80,10 @@ export class RedisTransactionsInventory implements Inventory {
     return decodeLevels(key, rows);
   }
 
+  private append(m: ChainableCommander, { type, data }: { type: string; data: object }): void {
+    m.xadd(this.keys.events, 'MAXLEN', '~', this.eventsMaxLen, '*', 'type', type, 'data', JSON.stringify(data));
+  }
+
   private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {
     return idempotentCall(this.keys.space.shard, options?.idempotencyKey, request, this.idempotency);
   }
@@ -82,3 +96,8 @@ export class RedisTransactionsInventory implements Inventory {
 }
 
 const corrupted = (key: string, message: string) => new AtomicError(KernelErrorCode.STORE_CORRUPTED, message, { key });
+
+/** XADD to a key of another type would fail inside EXEC after the other writes applied: refuse it before. */
+export function checkEventsType(key: string, type: string): void {
+  if (type !== 'stream' && type !== 'none') throw corrupted(key, 'event log is not a stream');
+}

@@ -1,4 +1,5 @@
-import { IdempotencyOptions, IdempotentCall, idempotentCall, MemoryIdempotency } from '../../../libs/redis-atomic/src';
+import { IdempotencyOptions, IdempotentCall, idempotentCall, MemoryEventLog, MemoryIdempotency } from '../../../libs/redis-atomic/src';
+import { orderEvents } from '../events';
 import type { MemoryStock } from '../../inventory/adapters/memory';
 import { byCreation, orderNotFound, planCancel, planComplete, planPlace, requestOf, validPlace } from '../order-rules';
 import type { Order, OrderQueue, Orders, PlaceOrder, UserStats, WriteOptions } from '../orders.port';
@@ -31,6 +32,8 @@ export class MemoryOrders implements Orders {
     private readonly records: MemoryIdempotency,
     private readonly shop: string,
     private readonly idempotency: IdempotencyOptions,
+    private readonly events: MemoryEventLog,
+    private readonly eventsMaxLen: number,
   ) {}
 
   async place(cmd: PlaceOrder, options?: WriteOptions): Promise<Order> {
@@ -77,6 +80,7 @@ export class MemoryOrders implements Orders {
     ids.add(id);
     this.book.stats.set(userId, { totalOrders: stats.totalOrders + 1, totalSpent: stats.totalSpent + total });
     this.book.pending.push(id);
+    this.append(orderEvents.placed(order, items.map((line) => this.stock.levels.get(line.productId)!)));
     return copy(order);
   }
 
@@ -88,6 +92,7 @@ export class MemoryOrders implements Orders {
     const stats = this.stats(order!.userId);
     this.book.stats.set(order!.userId, { totalOrders: stats.totalOrders - 1, totalSpent: stats.totalSpent - order!.total });
     remove(this.book.pending, orderId);
+    this.append(orderEvents.cancelled(order!, after));
     return copy(order!);
   }
 
@@ -97,6 +102,7 @@ export class MemoryOrders implements Orders {
     this.book.processing.push(id);
     const order = this.book.orders.get(id)!;
     order.status = 'processing';
+    this.append(orderEvents.claimed(order));
     return copy(order);
   }
 
@@ -105,6 +111,7 @@ export class MemoryOrders implements Orders {
     planComplete(orderId, order);
     order!.status = 'completed';
     remove(this.book.processing, orderId);
+    this.append(orderEvents.completed(order!));
     return copy(order!);
   }
 
@@ -124,6 +131,10 @@ export class MemoryOrders implements Orders {
 
   async queue(): Promise<OrderQueue> {
     return { pending: [...this.book.pending], processing: [...this.book.processing] };
+  }
+
+  private append({ type, data }: { type: string; data: object }): void {
+    this.events.append(type, data as Record<string, unknown>, this.eventsMaxLen);
   }
 
   private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {

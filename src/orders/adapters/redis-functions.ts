@@ -33,6 +33,7 @@ export class RedisFunctionsOrders implements Orders {
     private readonly lib: FunctionLibrary,
     private readonly keys: OrderKeys,
     private readonly idempotency: IdempotencyOptions,
+    private readonly eventsMaxLen: number,
   ) {}
 
   place(cmd: PlaceOrder, options?: WriteOptions): Promise<Order> {
@@ -40,8 +41,8 @@ export class RedisFunctionsOrders implements Orders {
     const order = validPlace(cmd, call);
     const { id, userId, items, total } = order;
     const k = this.keys;
-    return this.write('place', call, [k.stock(), k.order(id), k.userOrders(userId), k.userStats(userId), k.pending()],
-      [id, userId, total, encodeItems(items), ...items.flatMap((line) => [line.productId, line.quantity])],
+    return this.write('place', call, [k.stock(), k.order(id), k.userOrders(userId), k.userStats(userId), k.pending(), k.events],
+      [id, userId, total, encodeItems(items), this.eventsMaxLen, ...items.flatMap((line) => [line.productId, line.quantity])],
       (values) => placedOrder(order, values));
   }
 
@@ -54,8 +55,8 @@ export class RedisFunctionsOrders implements Orders {
       // No order, no user: any key of the slot stands in for the stats key, which the function then never touches.
       const userId = found?.userId ?? '';
       try {
-        return await this.write('cancel', call, [k.stock(), orderKey, userId ? k.userStats(userId) : orderKey, k.pending()],
-          [orderId, userId], (values) => toOrder(orderKey, orderId, values));
+        return await this.write('cancel', call, [k.stock(), orderKey, userId ? k.userStats(userId) : orderKey, k.pending(), k.events],
+          [orderId, userId, this.eventsMaxLen], (values) => toOrder(orderKey, orderId, values));
       } catch (err) {
         if (!isAtomicError(err, 'ORDER_LOOKUP_STALE')) throw err;
         if (attempt >= MAX_CANCEL_ATTEMPTS) {
@@ -76,9 +77,10 @@ export class RedisFunctionsOrders implements Orders {
         if (attempt > MAX_CLAIM_ATTEMPTS) {
           throw new AtomicError(KernelErrorCode.CONFLICT, `gave up after ${MAX_CLAIM_ATTEMPTS} attempts: other workers kept claiming first`);
         }
-        const keys = candidate === null ? [pending, processing] : [pending, processing, this.keys.order(candidate)];
+        const keys = candidate === null ? [pending, processing, this.keys.events]
+          : [pending, processing, this.keys.order(candidate), this.keys.events];
         try {
-          return await this.write('claim', call, keys, [candidate ?? ''],
+          return await this.write('claim', call, keys, [candidate ?? '', this.eventsMaxLen],
             (values) => toClaimedOrder(pending, (id) => this.keys.order(id), values));
         } catch (err) {
           if (isAtomicError(err, 'QUEUE_EMPTY')) return null;
@@ -93,7 +95,8 @@ export class RedisFunctionsOrders implements Orders {
 
   complete(orderId: string, options?: WriteOptions): Promise<Order> {
     const key = this.keys.order(orderId);
-    return this.write('complete', this.call(options, requestOf.complete(orderId)), [key, this.keys.processing()], [orderId],
+    return this.write('complete', this.call(options, requestOf.complete(orderId)), [key, this.keys.processing(), this.keys.events],
+      [orderId, this.eventsMaxLen],
       (values) => toOrder(key, orderId, values));
   }
 

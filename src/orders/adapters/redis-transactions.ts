@@ -5,6 +5,8 @@ import {
   WatchRunner,
 } from '../../../libs/redis-atomic/src';
 import { decodeStock } from '../../inventory/adapters/redis-replies';
+import { checkEventsType } from '../../inventory/adapters/redis-transactions';
+import { orderEvents } from '../events';
 import type { OrderKeys } from '../keys';
 import { byCreation, orderNotFound, planCancel, planComplete, planPlace, requestOf, validPlace } from '../order-rules';
 import type { Order, OrderQueue, Orders, PlaceOrder, UserStats, WriteOptions } from '../orders.port';
@@ -34,6 +36,9 @@ import {
  * (idempotentWatch): the outcome — an order, or a business failure — in the layout of lua/orders.lua's replies,
  * so either strategy replays the other's records. A claim that found nothing pending records nothing.
  *
+ * Every change appends its event (XADD MAXLEN ~ to the shop's stream) in its MULTI. The stream's TYPE is read with
+ * the other keys but not watched: every write of the shop appends to it, so watching it would make them all conflict.
+ *
  * Every operation WATCHes the one stock sorted set or the pending list, so in one process they queue behind
  * each other (WatchRunner's in-process key locks); between processes, WATCH aborts and retries.
  */
@@ -43,6 +48,7 @@ export class RedisTransactionsOrders implements Orders {
     private readonly watch: WatchRunner,
     private readonly keys: OrderKeys,
     private readonly idempotency: IdempotencyOptions,
+    private readonly eventsMaxLen: number,
   ) {}
 
   place(cmd: PlaceOrder, options?: WriteOptions): Promise<Order> {
@@ -53,15 +59,17 @@ export class RedisTransactionsOrders implements Orders {
     const [stock, orderKey, userOrders, stats, pending] =
       [k.stock(), k.order(id), k.userOrders(userId), k.userStats(userId), k.pending()];
     return this.transact(call, [stock, orderKey, userOrders, stats, pending], async (connection) => {
-      const [exists, scores, statsFields, setType, queueType, time] = await read(connection, (p) => p
+      const [exists, scores, statsFields, setType, queueType, time, eventsType] = await read(connection, (p) => p
         .exists(orderKey)
         .zmscore(stock, ...items.map((line) => line.productId))
         .hmget(stats, 'totalOrders', 'totalSpent')
         .type(userOrders)
         .type(pending)
-        .time()) as [number, (string | null)[], (string | null)[], string, string, string[]];
+        .time()
+        .type(k.events)) as [number, (string | null)[], (string | null)[], string, string, string[], string];
       expectType(userOrders, setType, 'set');
       expectType(pending, queueType, 'list');
+      checkEventsType(k.events, eventsType);
       return {
         exists: exists === 1,
         stock: items.map((line, i) => decodeStock(stock, line.productId, scores[i])),
@@ -83,6 +91,7 @@ export class RedisTransactionsOrders implements Orders {
           m.hincrby(stats, 'totalOrders', 1);
           m.hincrby(stats, 'totalSpent', total);
           m.lpush(pending, id);
+          this.append(m, orderEvents.placed(order, items.map((line, i) => reads.stock[i]! - line.quantity)));
         },
       };
     }, (values) => placedOrder(order, values));
@@ -92,9 +101,10 @@ export class RedisTransactionsOrders implements Orders {
     const k = this.keys;
     const [stock, orderKey, pending] = [k.stock(), k.order(orderId), k.pending()];
     return this.transact(this.call(options, requestOf.cancel(orderId)), [stock, orderKey, pending], async (connection) => {
-      const [fields, queueType] = await read(connection, (p) => p.hmget(orderKey, ...ORDER_FIELDS).type(pending)) as
-        [(string | null)[], string];
+      const [fields, queueType, eventsType] = await read(connection, (p) => p.hmget(orderKey, ...ORDER_FIELDS).type(pending)
+        .type(k.events)) as [(string | null)[], string, string];
       expectType(pending, queueType, 'list');
+      checkEventsType(k.events, eventsType);
       const order = decodeOrder(orderKey, orderId, fields);
       if (!order) return null;
       // The order names its user's stats key (a user never changes): WATCHed before it is read.
@@ -108,8 +118,9 @@ export class RedisTransactionsOrders implements Orders {
     }, (reads): IdempotentDecision => {
       if (!reads) return { error: orderNotFound(orderId) };
       const { order, levels, stats, statsFields } = reads;
+      let after: number[];
       try {
-        planCancel(orderId, order, levels);
+        after = planCancel(orderId, order, levels);
       } catch (error) {
         return { error: error as AtomicError };
       }
@@ -123,6 +134,7 @@ export class RedisTransactionsOrders implements Orders {
           m.hincrby(stats, 'totalOrders', -1);
           m.hincrby(stats, 'totalSpent', -order.total);
           m.lrem(pending, 1, orderId);
+          this.append(m, orderEvents.cancelled(order, after));
         },
       };
     }, (values) => toOrder(orderKey, orderId, values));
@@ -131,8 +143,10 @@ export class RedisTransactionsOrders implements Orders {
   claimNext(options?: WriteOptions): Promise<Order | null> {
     const [pending, processing] = [this.keys.pending(), this.keys.processing()];
     return this.transact(this.call(options, requestOf.claimNext()), [pending, processing], async (connection) => {
-      const [oldest, listType] = await read(connection, (p) => p.lindex(pending, -1).type(processing)) as [string | null, string];
+      const [oldest, listType, eventsType] = await read(connection, (p) => p.lindex(pending, -1).type(processing)
+        .type(this.keys.events)) as [string | null, string, string];
       expectType(processing, listType, 'list');
+      checkEventsType(this.keys.events, eventsType);
       if (oldest === null) return null;
       const orderKey = this.keys.order(oldest);
       await connection.watch(orderKey);
@@ -151,6 +165,7 @@ export class RedisTransactionsOrders implements Orders {
         write: (m) => {
           m.lmove(pending, processing, 'RIGHT', 'LEFT');
           m.hset(orderKey, 'status', 'processing');
+          this.append(m, orderEvents.claimed(order));
         },
       };
     }, (values) => toClaimedOrder(pending, (id) => this.keys.order(id), values));
@@ -160,9 +175,10 @@ export class RedisTransactionsOrders implements Orders {
     const orderKey = this.keys.order(orderId);
     const processing = this.keys.processing();
     return this.transact(this.call(options, requestOf.complete(orderId)), [orderKey, processing], async (connection) => {
-      const [fields, listType] = await read(connection, (p) => p.hmget(orderKey, ...ORDER_FIELDS).type(processing)) as
-        [(string | null)[], string];
+      const [fields, listType, eventsType] = await read(connection, (p) => p.hmget(orderKey, ...ORDER_FIELDS).type(processing)
+        .type(this.keys.events)) as [(string | null)[], string, string];
       expectType(processing, listType, 'list');
+      checkEventsType(this.keys.events, eventsType);
       return decodeOrder(orderKey, orderId, fields);
     }, (order): IdempotentDecision => {
       try {
@@ -175,6 +191,7 @@ export class RedisTransactionsOrders implements Orders {
         write: (m) => {
           m.hset(orderKey, 'status', 'completed');
           m.lrem(processing, 1, orderId);
+          this.append(m, orderEvents.completed(order!));
         },
       };
     }, (values) => toOrder(orderKey, orderId, values));
@@ -206,6 +223,10 @@ export class RedisTransactionsOrders implements Orders {
     const [pending, processing] = await execMulti(this.client, (m) =>
       m.lrange(this.keys.pending(), 0, -1).lrange(this.keys.processing(), 0, -1)) as [string[], string[]];
     return decodeQueue(pending, processing);
+  }
+
+  private append(m: ChainableCommander, { type, data }: { type: string; data: object }): void {
+    m.xadd(this.keys.events, 'MAXLEN', '~', this.eventsMaxLen, '*', 'type', type, 'data', JSON.stringify(data));
   }
 
   private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {
