@@ -69,8 +69,8 @@ export async function writeArgvPrefix(client: Redis): Promise<(string | number)[
   const reasons: string[] = [];
   for (const prefix of [[], ['', 0]]) {
     try {
-      await client.call('FCALL', 'accounts_transfer', 4, keys.account('p0'), keys.account('p1'), keys.history('p0'), keys.history('p1'),
-        ...prefix, 1, '', 'probe', 1000, 'p0', 'p1');
+      await client.call('FCALL', 'accounts_transfer', 5, keys.account('p0'), keys.account('p1'), keys.history('p0'), keys.history('p1'),
+        keys.events, ...prefix, 1, '', 'probe', 1000, 'p0', 'p1', 100_000);
       return prefix;
     } catch (err) {
       reasons.push((err as Error).message);

@@ -36,12 +36,18 @@ export async function floors(ctx: BenchContext): Promise<void> {
  */
 function fcallTransfer(client: Redis, fn: string, ledger: string, ids: readonly string[], prefix: readonly (string | number)[] = []) {
   const keys = accountKeys(ledger);
+  // Ours also takes the ledger's event stream (KEYS[5]) and its cap (ARGV[7]); the ladder's steps do not.
+  const ours = fn === 'accounts_transfer';
   return () => {
     const [from, to] = randomPair(ids);
-    return client.call('FCALL', fn, 4, keys.account(from), keys.account(to), keys.history(from), keys.history(to),
-      ...prefix, 1, '', randomUUID(), HISTORY_CAP, from, to);
+    const eventKeys = ours ? [keys.events] : [];
+    return client.call('FCALL', fn, 4 + eventKeys.length, keys.account(from), keys.account(to), keys.history(from), keys.history(to),
+      ...eventKeys, ...prefix, 1, '', randomUUID(), HISTORY_CAP, from, to, ...(ours ? [EVENTS_CAP] : []));
   };
 }
+
+/** The events cap of the bench's accounts_transfer calls (the app's default EVENTS_MAXLEN). */
+const EVENTS_CAP = 100_000;
 
 async function portVsBare(ctx: BenchContext, prefix: readonly (string | number)[]): Promise<void> {
   const ids = accountIds('a', 10_000);
@@ -236,8 +242,8 @@ async function redisBenchmark(ctx: BenchContext, prefix: readonly (string | numb
   const key = (kind: string) => `ra:{${ledger}}:${kind}:__rand_int__`;
   const requests = ctx.quick ? 100_000 : 300_000;
   const args = ['-h', '127.0.0.1', '-p', String(ctx.server.port), '-c', '16', '-P', '16', '-n', String(requests), '-r', '10000', '--csv',
-    'FCALL', 'accounts_transfer', '4', key('acct'), key('acct'), key('hist'), key('hist'), ...prefix.map(String), '1', '', 'rb-transfer',
-    String(HISTORY_CAP), 'src', 'dst'];
+    'FCALL', 'accounts_transfer', '5', key('acct'), key('acct'), key('hist'), key('hist'), `ra:{${ledger}}:events`, ...prefix.map(String),
+    '1', '', 'rb-transfer', String(HISTORY_CAP), 'src', 'dst', String(EVENTS_CAP)];
   await ctx.admin.config('RESETSTAT');
   const cpu0 = await serverCpuSec(ctx.admin);
   let stdout: string;
