@@ -4,7 +4,8 @@ import { ATOMIC_STRATEGIES, AtomicStrategy } from './accounts/accounts.module';
 export interface AppConfig {
   port: number;
   strategy: AtomicStrategy;
-  redis: { url: string; username?: string; password?: string; tls: boolean };
+  /** `tls` undefined: decided by the URL scheme (`rediss://` = TLS). */
+  redis: { url: string; username?: string; password?: string; tls?: boolean };
   ledger: string;
   /** The shop of Inventory and Orders: one hash tag for both (orders take stock atomically). */
   shop: string;
@@ -29,7 +30,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       url: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       username: env.REDIS_USERNAME || undefined,
       password: env.REDIS_PASSWORD || undefined,
-      tls: env.REDIS_TLS === 'true',
+      tls: env.REDIS_TLS === undefined || env.REDIS_TLS === '' ? undefined : env.REDIS_TLS === 'true',
     },
     ledger: env.LEDGER ?? 'main',
     shop: env.SHOP ?? 'main',

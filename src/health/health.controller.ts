@@ -7,7 +7,8 @@ export const HEALTH_STRATEGY = Symbol('HEALTH_STRATEGY');
 
 /**
  * Ready when Redis answers and every Lua library is loaded at the version this build ships. A library the
- * server lost (restart without persistence) is reloaded here, so health turns green again without a restart.
+ * server lost (restart without persistence) is reloaded here, so health turns green again without a restart;
+ * a library at another version (another build sharing the server) is reported as not ready, and left alone.
  */
 @Controller('health')
 export class HealthController {
@@ -24,7 +25,9 @@ export class HealthController {
       await withTimeout(this.redis.ping(), 1000);
       const functions = await Promise.all((this.libraries?.all() ?? []).map(async (library) => {
         let version = await library.loadedVersion();
-        if (version !== library.version) {
+        if (version === null) {
+          // Lost (restart without persistence, FUNCTION FLUSH): reload. Another version is another build's
+          // (rolling deploy): report it, never overwrite it from a health probe.
           await library.load().catch(() => undefined);
           version = await library.loadedVersion();
         }
@@ -33,7 +36,7 @@ export class HealthController {
       const ready = functions.every((f) => f.version === f.expected);
       if (!ready) reply.status(503);
       const body = { status: ready ? 'ok' : 'unavailable', store: 'redis', strategy: this.strategy };
-      return functions.length === 1 ? { ...body, functions: functions[0] } : functions.length ? { ...body, functions } : body;
+      return functions.length ? { ...body, functions } : body;
     } catch (err) {
       reply.status(503);
       return { status: 'unavailable', store: 'redis', strategy: this.strategy, error: (err as Error).message };

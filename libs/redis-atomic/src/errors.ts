@@ -60,6 +60,11 @@ export function decodeRedisError(err: unknown): unknown {
   if (err.message.startsWith('WRONGTYPE') || err.message.startsWith('ERR hash value is not an integer')) {
     return new AtomicError(KernelErrorCode.STORE_CORRUPTED, `a key holds another type than ours: ${err.message}`);
   }
+  // Raised by redis.call inside a running function (Redis appends " script: …"): earlier writes may have applied.
+  if (NOT_RUN.test(err.message) && / script: /.test(err.message)) {
+    return new AtomicError(KernelErrorCode.OUTCOME_UNKNOWN,
+      `The operation failed part-way on the server (${err.message}); retry with the same Idempotency-Key to apply it exactly once`);
+  }
   if (NOT_RUN.test(err.message) || CONNECT_FAILED.has(String((err as NodeJS.ErrnoException).code))) {
     return new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, `Redis did not run the operation: ${err.message}`);
   }

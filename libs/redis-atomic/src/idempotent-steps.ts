@@ -66,7 +66,11 @@ export function idempotentWatch<R, T>(watch: WatchRunner, step: IdempotentWatch<
   const { call, keys, read, decide, decode } = step;
   const record = call && step.recordKey(call.digest);
   return watch.run(record ? [...keys, record] : keys, async (connection): Promise<WatchPlan<T>> => {
-    const [stored, data] = await Promise.all([record ? connection.get(record) : null, read(connection)]);
+    // allSettled: if one fails, the other's commands must be done before the connection is UNWATCHed and reused.
+    const settled = await Promise.allSettled([record ? connection.get(record) : null, read(connection)]);
+    const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    const [stored, data] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [string | null, R];
     if (call && stored !== null) {
       const replay = replayRecord(call, stored);
       return 'error' in replay ? { fail: replay.error } : { value: markReplayed(decode(replay.values)) };

@@ -129,7 +129,8 @@ export class WatchRunner {
     } catch (err) {
       if (connection.status !== 'ready') return { done: false, retry: 'dropped' };
       const error = decodeRedisError(err);
-      if (this.leftInDoubt(connection, error)) throw error;
+      // A timeout before EXEC wrote nothing: retry from the read on a fresh connection (counted as a drop).
+      if (this.leftInDoubt(connection, error)) return { done: false, retry: 'dropped' };
       await this.unwatch(connection);
       throw error;
     }
@@ -220,7 +221,7 @@ export class WatchRunner {
   /** Closes idle connections; busy ones close as their transactions finish. */
   close(): void {
     this.closed = true;
-    for (const connection of this.idle.splice(0)) connection.disconnect();
+    for (const connection of this.idle.splice(0)) this.discard(connection);
     for (const waiter of this.waiting.splice(0)) waiter.reject(new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, 'shutting down'));
   }
 }

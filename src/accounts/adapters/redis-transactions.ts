@@ -93,7 +93,10 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
     // The page starts after the cursor's position, which new entries shift: WATCH the list so the position
     // and the range come from the same version of it.
     return this.watch.run([account, list], async (connection): Promise<WatchPlan<HistoryPage>> => {
-      const [[, exists], [, position]] = (await connection.pipeline().exists(account).lpos(list, entryOfCursor(cursor)).exec())!;
+      const replies = (await connection.pipeline().exists(account).lpos(list, entryOfCursor(cursor)).exec())!;
+      const failed = replies.find(([err]) => err);
+      if (failed) throw failed[0]; // a drop is retried by the runner; WRONGTYPE becomes STORE_CORRUPTED
+      const [[, exists], [, position]] = replies;
       if (exists !== 1) return { fail: accountsError('ACCOUNT_NOT_FOUND', 'account not found') };
       if (position === null) return { value: { entries: [], next: null } }; // trimmed, and everything older too
       const start = (position as number) + 1;
