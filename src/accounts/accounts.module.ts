@@ -1,9 +1,6 @@
-import { DynamicModule, InjectionToken, Module, ModuleMetadata, Provider } from '@nestjs/common';
-import type Redis from 'ioredis';
-import {
-  DEFAULT_EVENTS_MAXLEN, FunctionLibraries, KeySpace, memoryEventLog, REDIS_ATOMIC_OPTIONS, REDIS_CLIENT, RedisAtomicOptions, WatchRunner,
-} from '../../libs/redis-atomic/src';
-import { MemoryStores, MemoryStoresModule } from '../../libs/redis-atomic/src/strategy';
+import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
+import { DEFAULT_EVENTS_MAXLEN, KeySpace, memoryEventLog } from '../../libs/redis-atomic/src';
+import { AtomicStrategy, MemoryStoresModule, StrategyContext, strategyProvider } from '../../libs/redis-atomic/src/strategy';
 import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
 import { AccountsController } from './accounts.controller';
 import { MemoryAccountsLedger } from './adapters/memory';
@@ -14,8 +11,8 @@ import { LedgerLimits } from './ledger-rules';
 import { TransfersController } from './transfers.controller';
 import { ValidatedLedger } from './validated-ledger';
 
-export type AtomicStrategy = 'functions' | 'transactions' | 'memory';
-export const ATOMIC_STRATEGIES: readonly AtomicStrategy[] = ['functions', 'transactions', 'memory'];
+export { ATOMIC_STRATEGIES } from '../../libs/redis-atomic/src/strategy';
+export type { AtomicStrategy } from '../../libs/redis-atomic/src/strategy';
 
 export interface AccountsModuleOptions {
   /** functions: one FCALL per operation · transactions: MULTI / WATCH+MULTI · memory: in-process, no Redis. */
@@ -53,40 +50,21 @@ export class AccountsModule {
   }
 
   static forRootAsync({ imports = [], useFactory, inject = [], http = true }: AccountsModuleAsyncOptions): DynamicModule {
-    const providers: Provider[] = [
-      { provide: ACCOUNTS_OPTIONS, useFactory, inject },
-      {
-        provide: ACCOUNTS_LEDGER,
-        useFactory: (options: AccountsModuleOptions, memory: MemoryStores, client?: Redis, watch?: WatchRunner,
-          libraries?: FunctionLibraries, redisOptions?: RedisAtomicOptions) =>
-          createLedger(options, { memory, client, watch, libraries, redisOptions }),
-        // Optional: the memory strategy runs without RedisAtomicModule.
-        inject: [ACCOUNTS_OPTIONS, MemoryStores, ...[REDIS_CLIENT, WatchRunner, FunctionLibraries, REDIS_ATOMIC_OPTIONS].map((token) => ({ token, optional: true }))],
-      },
-    ];
     return {
       module: AccountsModule,
       imports: [...imports, MemoryStoresModule],
-      providers,
+      providers: [
+        { provide: ACCOUNTS_OPTIONS, useFactory, inject },
+        strategyProvider(ACCOUNTS_LEDGER, ACCOUNTS_OPTIONS, 'AccountsModule', createLedger),
+      ],
       controllers: http ? [AccountsController, TransfersController] : [],
       exports: [ACCOUNTS_LEDGER],
     };
   }
 }
 
-interface Kernel {
-  memory: MemoryStores;
-  client?: Redis;
-  watch?: WatchRunner;
-  libraries?: FunctionLibraries;
-  redisOptions?: RedisAtomicOptions;
-}
-
-/** The one switch from strategy to adapter. */
-async function createLedger(options: AccountsModuleOptions, kernel: Kernel): Promise<AccountsLedger> {
-  if (!ATOMIC_STRATEGIES.includes(options.strategy)) {
-    throw new Error(`Unknown strategy "${options.strategy as string}": use one of ${ATOMIC_STRATEGIES.join(', ')}`);
-  }
+/** The one switch from strategy to adapter (the strategy check and kernel lookup are strategyProvider's). */
+async function createLedger(options: AccountsModuleOptions, { memory, redis }: StrategyContext): Promise<AccountsLedger> {
   const limits: LedgerLimits = {
     maxBatch: options.maxBatch ?? 1000,
     historyLimit: options.historyLimit ?? 1000,
@@ -101,13 +79,10 @@ async function createLedger(options: AccountsModuleOptions, kernel: Kernel): Pro
   }
   const ledger = options.ledger ?? 'main';
   if (options.strategy === 'memory') {
-    return new ValidatedLedger(new MemoryAccountsLedger(limits, ledger, memoryEventLog(kernel.memory, ledger)), limits);
+    return new ValidatedLedger(new MemoryAccountsLedger(limits, ledger, memoryEventLog(memory, ledger)), limits);
   }
-  const { client, watch, libraries, redisOptions } = kernel;
-  if (!client || !watch || !libraries || !redisOptions) {
-    throw new Error(`AccountsModule strategy "${options.strategy}" needs RedisAtomicModule.forRoot(…) in the app`);
-  }
-  const keys = new AccountKeys(new KeySpace(redisOptions.keyPrefix ?? 'ra', ledger));
+  const { client, watch, libraries, options: redisOptions, keyPrefix } = redis();
+  const keys = new AccountKeys(new KeySpace(keyPrefix, ledger));
   if (options.strategy === 'functions') {
     const library = libraries.get('accounts');
     await library.prepare(redisOptions.loadFunctions !== false);
