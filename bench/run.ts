@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { RedisServer } from '../libs/redis-atomic/src/testing';
+import { RedisServer } from '@kernel/testing';
 import { BenchContext } from './lib/context';
 import { redisVersion } from './lib/redis-stats';
 import { Report } from './lib/report';

@@ -1,12 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { RedisAtomicModule } from '../libs/redis-atomic/src';
+import { RedisAtomicModule } from '@kernel/nest';
 import { AccountsModule } from './accounts/accounts.module';
 import { AppConfig } from './config';
 import { HEALTH_STRATEGY, HealthController } from './health/health.controller';
-import { InventoryModule } from './inventory/inventory.module';
+import { InventoryModule } from './shop/inventory/inventory.module';
 import { EventsModule } from './events/events.module';
 import { KvModule } from './kv/kv.module';
-import { OrdersModule } from './orders/orders.module';
+import { OrdersModule } from './shop/orders/orders.module';
 
 @Module({})
 export class AppModule {

@@ -3,9 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { AppConfig } from './config';
-import { ErrorFilter } from './http/error.filter';
-import { ReplayHeaderInterceptor } from './http/replay.interceptor';
-import { validationPipe } from './http/validation';
+import { AtomicErrorFilter } from '@kernel/nest/http';
 
 /**
  * The HTTP app, configured the same way for `main.ts`, the e2e tests and the benchmarks (which may pass a
@@ -22,9 +20,9 @@ export async function createApp(config: AppConfig, options: { logger?: false; ro
     autoFlushLogs: false,
   });
   app.flushLogs();
-  app.useGlobalPipes(validationPipe);
-  app.useGlobalFilters(new ErrorFilter());
-  app.useGlobalInterceptors(new ReplayHeaderInterceptor());
+  // The modules' routes bring their own validation, error codes and replay header; this filter gives the
+  // service's other answers (unknown route, malformed JSON, body too large) the same `{ code }` body.
+  app.useGlobalFilters(new AtomicErrorFilter());
   app.enableShutdownHooks();
   return app;
 }

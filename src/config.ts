@@ -1,4 +1,4 @@
-import { ATOMIC_STRATEGIES, AtomicStrategy } from './accounts/accounts.module';
+import { ATOMIC_STRATEGIES, AtomicStrategy } from '@kernel/core';
 
 /** Everything the service reads from the environment, checked once at start. */
 export interface AppConfig {

@@ -1,6 +1,7 @@
-import { KeySpace, RedisAtomicOptions } from '../libs/redis-atomic/src';
-import { RedisServer } from '../libs/redis-atomic/src/testing';
-import { AtomicStrategy } from '../src/accounts/accounts.module';
+import { KeySpace } from '@kernel/core';
+import { RedisAtomicOptions } from '@kernel/nest';
+import { RedisServer } from '@kernel/testing';
+import { AtomicStrategy } from '@kernel/core';
 import type { AccountsLedger } from '../src/accounts/accounts.port';
 import { AccountKeys } from '../src/accounts/keys';
 import { ledgerFixture, LedgerFixture, uniqueIds } from './support/accounts-fixture';

@@ -1,5 +1,5 @@
-import { RedisServer } from '../libs/redis-atomic/src/testing';
-import { ATOMIC_STRATEGIES } from '../src/accounts/accounts.module';
+import { RedisServer } from '@kernel/testing';
+import { ATOMIC_STRATEGIES } from '@kernel/core';
 import { accountsContract, CONTRACT_LIMITS } from './contract/accounts.contract';
 import { ledgerFixture } from './support/accounts-fixture';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { isReplayed } from '../libs/redis-atomic/src';
-import { RedisServer } from '../libs/redis-atomic/src/testing';
+import { isReplayed } from '@kernel/core';
+import { RedisServer } from '@kernel/testing';
 import type { AccountsLedger } from '../src/accounts/accounts.port';
 import { ledgerFixture, LedgerFixture, uniqueIds } from './support/accounts-fixture';
 

@@ -4,9 +4,9 @@
  * balance exactly — each event's resulting balances included — and there is exactly one event per successful
  * operation. Then: the cap (EVENTS_MAXLEN, approximate) and an event log of the wrong type (nothing written).
  */
-import { isReplayed } from '../libs/redis-atomic/src';
-import { RedisServer } from '../libs/redis-atomic/src/testing';
-import { ATOMIC_STRATEGIES } from '../src/accounts/accounts.module';
+import { isReplayed } from '@kernel/core';
+import { RedisServer } from '@kernel/testing';
+import { ATOMIC_STRATEGIES } from '@kernel/core';
 import type { EventView } from '../src/events/events.port';
 import { LedgerFixture, ledgerFixture } from './support/accounts-fixture';
 

@@ -1,8 +1,9 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { RedisAtomicModule } from '../libs/redis-atomic/src';
-import { RedisServer } from '../libs/redis-atomic/src/testing';
-import { AccountsModule, AtomicStrategy } from '../src/accounts/accounts.module';
+import { RedisAtomicModule } from '@kernel/nest';
+import { RedisServer } from '@kernel/testing';
+import { AccountsModule } from '../src/accounts/accounts.module';
+import { AtomicStrategy } from '@kernel/core';
 import { ACCOUNTS_LEDGER, AccountsLedger } from '../src/accounts/accounts.port';
 
 @Injectable()

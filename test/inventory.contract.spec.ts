@@ -1,5 +1,5 @@
-import { ATOMIC_STRATEGIES } from '../libs/redis-atomic/src/strategy';
-import { RedisServer } from '../libs/redis-atomic/src/testing';
+import { ATOMIC_STRATEGIES } from '@kernel/core';
+import { RedisServer } from '@kernel/testing';
 import { inventoryContract } from './contract/inventory.contract';
 import { shopFixture } from './support/shop-fixture';
 

@@ -1,6 +1,5 @@
-import { isAtomicError } from '../libs/redis-atomic/src';
-import { ATOMIC_STRATEGIES } from '../libs/redis-atomic/src/strategy';
-import { RedisServer } from '../libs/redis-atomic/src/testing';
+import { ATOMIC_STRATEGIES, isAtomicError } from '@kernel/core';
+import { RedisServer } from '@kernel/testing';
 import type { ConditionalStore, KvCondition, KvUpdate } from '../src/kv/kv.port';
 import { KvFixture, kvFixture } from './support/kv-fixture';
 

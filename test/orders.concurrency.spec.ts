@@ -1,7 +1,7 @@
-import { RedisAtomicOptions } from '../libs/redis-atomic/src';
-import type { AtomicStrategy } from '../libs/redis-atomic/src/strategy';
-import { RedisServer } from '../libs/redis-atomic/src/testing';
-import type { Orders } from '../src/orders/orders.port';
+import type { AtomicStrategy } from '@kernel/core';
+import { RedisAtomicOptions } from '@kernel/nest';
+import { RedisServer } from '@kernel/testing';
+import type { Orders } from '../src/shop/orders/orders.port';
 import { LeakyCancelOrders, ReadThenWriteOrders, SeedMultiOrders } from './support/broken-orders';
 import { MixedSetup, mixedViolations, oversellViolations, runMixed, runOversell } from './support/shop';
 import { shopFixture, ShopFixture, uniqueShop } from './support/shop-fixture';

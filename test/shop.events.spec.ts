@@ -4,9 +4,8 @@
  * reproduces every stock level (and every order's status) exactly, each event's stated levels included, and there
  * is exactly one event per successful operation. Then an event log of the wrong type: nothing written.
  */
-import { isReplayed } from '../libs/redis-atomic/src';
-import { ATOMIC_STRATEGIES } from '../libs/redis-atomic/src/strategy';
-import { RedisServer } from '../libs/redis-atomic/src/testing';
+import { ATOMIC_STRATEGIES, isReplayed } from '@kernel/core';
+import { RedisServer } from '@kernel/testing';
 import type { EventView } from '../src/events/events.port';
 import { ShopFixture, shopFixture } from './support/shop-fixture';
 

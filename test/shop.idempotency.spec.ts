@@ -1,9 +1,8 @@
 import { Test } from '@nestjs/testing';
-import { isReplayed } from '../libs/redis-atomic/src';
-import { ATOMIC_STRATEGIES } from '../libs/redis-atomic/src/strategy';
-import { RedisServer } from '../libs/redis-atomic/src/testing';
-import { InventoryModule } from '../src/inventory/inventory.module';
-import { OrdersModule } from '../src/orders/orders.module';
+import { ATOMIC_STRATEGIES, isReplayed } from '@kernel/core';
+import { RedisServer } from '@kernel/testing';
+import { InventoryModule } from '../src/shop/inventory/inventory.module';
+import { OrdersModule } from '../src/shop/orders/orders.module';
 import { shopFixture, ShopFixture } from './support/shop-fixture';
 
 /**

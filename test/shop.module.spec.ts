@@ -1,12 +1,12 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { RedisAtomicModule } from '../libs/redis-atomic/src';
-import type { AtomicStrategy } from '../libs/redis-atomic/src/strategy';
-import { RedisServer } from '../libs/redis-atomic/src/testing';
-import { InventoryModule } from '../src/inventory/inventory.module';
-import { INVENTORY, Inventory } from '../src/inventory/inventory.port';
-import { OrdersModule } from '../src/orders/orders.module';
-import { ORDERS, Orders } from '../src/orders/orders.port';
+import type { AtomicStrategy } from '@kernel/core';
+import { RedisAtomicModule } from '@kernel/nest';
+import { RedisServer } from '@kernel/testing';
+import { InventoryModule } from '../src/shop/inventory/inventory.module';
+import { INVENTORY, Inventory } from '../src/shop/inventory/inventory.port';
+import { OrdersModule } from '../src/shop/orders/orders.module';
+import { ORDERS, Orders } from '../src/shop/orders/orders.port';
 
 @Injectable()
 class Settings {

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { RedisServer } from '../../libs/redis-atomic/src/testing';
+import type { RedisServer } from '@kernel/testing';
 import type { LoadOptions } from './measure';
 import type { Report } from './report';
 

@@ -2,8 +2,10 @@ import { Test } from '@nestjs/testing';
 import type Redis from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeySpace, RedisAtomicModule, RedisAtomicOptions } from '../../libs/redis-atomic/src';
-import { AccountsModule, AtomicStrategy } from '../../src/accounts/accounts.module';
+import { KeySpace } from '@kernel/core';
+import { RedisAtomicModule, RedisAtomicOptions } from '@kernel/nest';
+import { AccountsModule } from '../../src/accounts/accounts.module';
+import { AtomicStrategy } from '@kernel/core';
 import { ACCOUNTS_LEDGER, AccountsLedger, Transfer } from '../../src/accounts/accounts.port';
 import { AccountKeys } from '../../src/accounts/keys';
 

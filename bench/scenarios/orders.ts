@@ -1,11 +1,11 @@
 import { Test } from '@nestjs/testing';
 import type Redis from 'ioredis';
-import { RedisAtomicModule } from '../../libs/redis-atomic/src';
-import type { AtomicStrategy } from '../../libs/redis-atomic/src/strategy';
-import { InventoryModule } from '../../src/inventory/inventory.module';
-import { INVENTORY, Inventory } from '../../src/inventory/inventory.port';
-import { OrdersModule } from '../../src/orders/orders.module';
-import { ORDERS, OrderLine, Orders } from '../../src/orders/orders.port';
+import type { AtomicStrategy } from '@kernel/core';
+import { RedisAtomicModule } from '@kernel/nest';
+import { InventoryModule } from '../../src/shop/inventory/inventory.module';
+import { INVENTORY, Inventory } from '../../src/shop/inventory/inventory.port';
+import { OrdersModule } from '../../src/shop/orders/orders.module';
+import { ORDERS, OrderLine, Orders } from '../../src/shop/orders/orders.port';
 import { BenchContext, loadOptions } from '../lib/context';
 import { KEY_PREFIX } from '../lib/ledgers';
 import { closedLoop, LoadResult } from '../lib/measure';

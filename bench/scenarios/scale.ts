@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type Redis from 'ioredis';
-import { RedisServer } from '../../libs/redis-atomic/src/testing';
+import { RedisServer } from '@kernel/testing';
 import type { Transfer } from '../../src/accounts/accounts.port';
 import { BenchContext, loadOptions } from '../lib/context';
 import { accountIds, accountKeys, BenchLedger, benchLedger, loadBenchLibrary, populate, randomTransfer } from '../lib/ledgers';

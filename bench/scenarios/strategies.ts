@@ -1,5 +1,5 @@
-import type { RedisAtomicOptions } from '../../libs/redis-atomic/src';
-import type { AtomicStrategy } from '../../src/accounts/accounts.module';
+import type { RedisAtomicOptions } from '@kernel/nest';
+import type { AtomicStrategy } from '@kernel/core';
 import { BenchContext, loadOptions } from '../lib/context';
 import { accountIds, benchLedger, prepare, randomTransfer } from '../lib/ledgers';
 import { closedLoop, LoadResult } from '../lib/measure';

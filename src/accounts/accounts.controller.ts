@@ -1,4 +1,6 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { AtomicBody, AtomicHttp } from '@kernel/nest/http';
+import { ACCOUNTS_ERROR_STATUS } from './accounts.errors';
 import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
 import { AmountDto } from './dto/amount.dto';
 import { OpenAccountDto } from './dto/open-account.dto';
@@ -7,12 +9,13 @@ import { OpenAccountDto } from './dto/open-account.dto';
  * Ids in paths and the Idempotency-Key header are checked by the port (ValidatedLedger): a bad one is a 400
  * before Redis is asked.
  */
+@AtomicHttp(ACCOUNTS_ERROR_STATUS)
 @Controller('accounts')
 export class AccountsController {
   constructor(@Inject(ACCOUNTS_LEDGER) private readonly ledger: AccountsLedger) {}
 
   @Post()
-  open(@Body() body: OpenAccountDto, @Headers('idempotency-key') idempotencyKey?: string) {
+  open(@AtomicBody() body: OpenAccountDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.ledger.open(body, { idempotencyKey });
   }
 
@@ -23,13 +26,13 @@ export class AccountsController {
 
   @Post(':id/deposit')
   @HttpCode(200)
-  deposit(@Param('id') id: string, @Body() { amount }: AmountDto, @Headers('idempotency-key') idempotencyKey?: string) {
+  deposit(@Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.ledger.deposit({ id, amount }, { idempotencyKey });
   }
 
   @Post(':id/withdraw')
   @HttpCode(200)
-  withdraw(@Param('id') id: string, @Body() { amount }: AmountDto, @Headers('idempotency-key') idempotencyKey?: string) {
+  withdraw(@Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.ledger.withdraw({ id, amount }, { idempotencyKey });
   }
 

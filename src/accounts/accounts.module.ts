@@ -1,7 +1,9 @@
-import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
-import { DEFAULT_EVENTS_MAXLEN, KeySpace, memoryEventLog } from '../../libs/redis-atomic/src';
-import { AtomicStrategy, MemoryStoresModule, StrategyContext, strategyProvider } from '../../libs/redis-atomic/src/strategy';
-import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
+import { Module } from '@nestjs/common';
+import { AtomicStrategy, DEFAULT_EVENTS_MAXLEN, KeySpace } from '@kernel/core';
+import { memoryEventLog } from '@kernel/memory';
+import { featureModule, StrategyContext } from '@kernel/nest';
+import { AccountsLedger } from './accounts.port';
+import { getLedgerToken } from './accounts.tokens';
 import { AccountsController } from './accounts.controller';
 import { MemoryAccountsLedger } from './adapters/memory';
 import { RedisFunctionsAccountsLedger } from './adapters/redis-functions';
@@ -10,9 +12,6 @@ import { AccountKeys } from './keys';
 import { LedgerLimits } from './ledger-rules';
 import { TransfersController } from './transfers.controller';
 import { ValidatedLedger } from './validated-ledger';
-
-export { ATOMIC_STRATEGIES } from '../../libs/redis-atomic/src/strategy';
-export type { AtomicStrategy } from '../../libs/redis-atomic/src/strategy';
 
 export interface AccountsModuleOptions {
   /** functions: one FCALL per operation · transactions: MULTI / WATCH+MULTI · memory: in-process, no Redis. */
@@ -29,39 +28,28 @@ export interface AccountsModuleOptions {
   eventsMaxLen?: number;
 }
 
-export interface AccountsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  useFactory: (...deps: any[]) => AccountsModuleOptions | Promise<AccountsModuleOptions>;
-  inject?: InjectionToken[];
-  /** Mount the HTTP routes (decided at import time, since routes are static). Default true. */
-  http?: boolean;
-}
-
-const ACCOUNTS_OPTIONS = Symbol('ACCOUNTS_OPTIONS');
+const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureModule<AccountsModuleOptions>({
+  moduleName: 'AccountsModule',
+  token: getLedgerToken,
+  create: createLedger,
+  controllers: [AccountsController, TransfersController],
+});
 
 /**
- * Binds the ACCOUNTS_LEDGER port to the adapter of the chosen strategy, behind the validation gate.
- * The Redis strategies need RedisAtomicModule.forRoot(…) imported once in the app (it is global); memory
- * needs nothing. `http: false` gives just the port, for apps that bring their own routes.
+ * Binds the AccountsLedger port to the adapter of the chosen strategy, behind the validation gate.
+ *
+ *   AccountsModule.forRoot({ strategy: 'functions' })                        // @InjectLedger(), routes mounted
+ *   AccountsModule.forRoot({ name: 'payroll', ledger: 'payroll', strategy })  // @InjectLedger('payroll'), no routes
+ *   AccountsModule.forRootAsync({ inject: [ConfigService], useFactory: (c) => ({ … }) })  // or useClass / useExisting
+ *
+ * The Redis strategies need RedisAtomicModule.forRoot(…) once in the app (it is global); memory needs nothing.
+ * Extras: `name`, `http` (default: true unnamed, false named), `isGlobal`.
  */
 @Module({})
-export class AccountsModule {
-  static forRoot({ http, ...options }: AccountsModuleOptions & { http?: boolean }): DynamicModule {
-    return AccountsModule.forRootAsync({ http, useFactory: () => options });
-  }
+export class AccountsModule extends ConfigurableModuleClass {}
 
-  static forRootAsync({ imports = [], useFactory, inject = [], http = true }: AccountsModuleAsyncOptions): DynamicModule {
-    return {
-      module: AccountsModule,
-      imports: [...imports, MemoryStoresModule],
-      providers: [
-        { provide: ACCOUNTS_OPTIONS, useFactory, inject },
-        strategyProvider(ACCOUNTS_LEDGER, ACCOUNTS_OPTIONS, 'AccountsModule', createLedger),
-      ],
-      controllers: http ? [AccountsController, TransfersController] : [],
-      exports: [ACCOUNTS_LEDGER],
-    };
-  }
-}
+export type AccountsModuleForRootOptions = typeof OPTIONS_TYPE;
+export type AccountsModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;
 
 /** The one switch from strategy to adapter (the strategy check and kernel lookup are strategyProvider's). */
 async function createLedger(options: AccountsModuleOptions, { memory, redis }: StrategyContext): Promise<AccountsLedger> {

@@ -1,4 +1,4 @@
-import { KeySpace } from '../../libs/redis-atomic/src';
+import { KeySpace } from '@kernel/core';
 
 /**
  * The Accounts key schema, all in one hash slot per ledger (the shard):

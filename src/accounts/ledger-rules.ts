@@ -1,4 +1,4 @@
-import { AtomicError, assertId, validationFailed } from '../../libs/redis-atomic/src';
+import { assertId, AtomicError, validationFailed } from '@kernel/core';
 import type { Account, AccountsErrorCode, HistoryQuery, Movement, OpenAccount, Transfer } from './accounts.port';
 import { isCursor } from './history-codec';
 

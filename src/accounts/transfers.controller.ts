@@ -1,19 +1,22 @@
-import { Body, Controller, Headers, Inject, Post } from '@nestjs/common';
-import { isReplayed, markReplayed } from '../../libs/redis-atomic/src';
+import { Controller, Headers, Inject, Post } from '@nestjs/common';
+import { AtomicBody, AtomicHttp } from '@kernel/nest/http';
+import { ACCOUNTS_ERROR_STATUS } from './accounts.errors';
+import { isReplayed, markReplayed } from '@kernel/core';
 import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
 import { TransferBatchDto, TransferDto } from './dto/transfer.dto';
 
+@AtomicHttp(ACCOUNTS_ERROR_STATUS)
 @Controller('transfers')
 export class TransfersController {
   constructor(@Inject(ACCOUNTS_LEDGER) private readonly ledger: AccountsLedger) {}
 
   @Post()
-  transfer(@Body() body: TransferDto, @Headers('idempotency-key') idempotencyKey?: string) {
+  transfer(@AtomicBody() body: TransferDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.ledger.transfer(body, { idempotencyKey });
   }
 
   @Post('batch')
-  async batch(@Body() { transfers }: TransferBatchDto, @Headers('idempotency-key') idempotencyKey?: string) {
+  async batch(@AtomicBody() { transfers }: TransferBatchDto, @Headers('idempotency-key') idempotencyKey?: string) {
     const receipts = await this.ledger.transferBatch(transfers, { idempotencyKey });
     const body = { transfers: receipts };
     return isReplayed(receipts) ? markReplayed(body) : body;

@@ -2,7 +2,7 @@ import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from './accounts.port';
 import { checkBatch, checkHistoryQuery, checkMovement, checkOpen, checkTransfer, LedgerLimits } from './ledger-rules';
-import { assertId, assertIdempotencyKey } from '../../libs/redis-atomic/src';
+import { assertId, assertIdempotencyKey } from '@kernel/core';
 
 /**
  * The one gate every adapter sits behind (bound in AccountsModule): input that breaks a rule rejects with

@@ -1,8 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import {
-  EVENT_LOG_READER, EventLogReader, KeySpace, MemoryEventLogReader, RedisEventLogReader, validationFailed,
-} from '../../libs/redis-atomic/src';
-import { AtomicStrategy, MemoryStoresModule, StrategyContext, strategyProvider } from '../../libs/redis-atomic/src/strategy';
+import { AtomicStrategy, EVENT_LOG_READER, EventLogReader, KeySpace, validationFailed } from '@kernel/core';
+import { MemoryEventLogReader } from '@kernel/memory';
+import { MemoryStoresModule, StrategyContext, strategyProvider } from '@kernel/nest';
+import { RedisEventLogReader } from '@kernel/redis';
 import { EventsController } from './events.controller';
 import { EVENT_LOG, EventLog, EventsQuery } from './events.port';
 

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Optional, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type Redis from 'ioredis';
-import { FunctionLibraries, REDIS_CLIENT } from '../../libs/redis-atomic/src';
+import { FunctionLibraries, REDIS_CLIENT } from '@kernel/nest';
 
 export const HEALTH_STRATEGY = Symbol('HEALTH_STRATEGY');
 

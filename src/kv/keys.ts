@@ -1,4 +1,4 @@
-import { KeySpace } from '../../libs/redis-atomic/src';
+import { KeySpace } from '@kernel/core';
 
 /**
  * The conditional store's key schema, in the namespace's hash slot (`{<namespace>}`, default `{kv}`):

@@ -1,4 +1,4 @@
-import { AtomicError, assertId, assertIdempotencyKey, validationFailed } from '../../libs/redis-atomic/src';
+import { assertId, assertIdempotencyKey, AtomicError, validationFailed } from '@kernel/core';
 import type { KvCondition, KvErrorCode, KvTransaction, KvUpdate, WriteOptions } from './kv.port';
 
 /**

@@ -1,10 +1,12 @@
-import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
-import { DEFAULT_EVENTS_MAXLEN, IdempotencyOptions, KeySpace, memoryEventLog, MemoryIdempotency } from '../../libs/redis-atomic/src';
-import { AtomicStrategy, MemoryStoresModule, StrategyContext, strategyProvider } from '../../libs/redis-atomic/src/strategy';
+import { Module } from '@nestjs/common';
+import { AtomicStrategy, DEFAULT_EVENTS_MAXLEN, IdempotencyOptions, KeySpace } from '@kernel/core';
+import { memoryEventLog, MemoryIdempotency } from '@kernel/memory';
+import { featureModule, StrategyContext } from '@kernel/nest';
 import { MemoryKv, MemoryKvData, memoryKvName, memoryKvRecordsName } from './adapters/memory';
 import { RedisFunctionsKv } from './adapters/redis-functions';
 import { RedisTransactionsKv } from './adapters/redis-transactions';
-import { ConditionalStore, KV_STORE } from './kv.port';
+import { ConditionalStore } from './kv.port';
+import { getKvStoreToken } from './kv.tokens';
 import { KvController } from './kv.controller';
 import { KvKeys } from './keys';
 import { ValidatedKv } from './validated-kv';
@@ -20,38 +22,23 @@ export interface KvModuleOptions {
   eventsMaxLen?: number;
 }
 
-export interface KvModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  useFactory: (...deps: any[]) => KvModuleOptions | Promise<KvModuleOptions>;
-  inject?: InjectionToken[];
-  /** Mount the HTTP routes (decided at import time, since routes are static). Default true. */
-  http?: boolean;
-}
-
-const KV_OPTIONS = Symbol('KV_OPTIONS');
+const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureModule<KvModuleOptions>({
+  moduleName: 'KvModule',
+  token: getKvStoreToken,
+  create: createKv,
+  controllers: [KvController],
+});
 
 /**
- * Binds the KV_STORE port to the adapter of the chosen strategy, behind the validation gate. The Redis
- * strategies need RedisAtomicModule.forRoot(…) imported once in the app (it is global); memory needs nothing.
+ * Binds the ConditionalStore port to the adapter of the chosen strategy, behind the validation gate. The Redis
+ * strategies need RedisAtomicModule.forRoot(…) once in the app (it is global); memory needs nothing.
+ * Extras: `name` (@InjectKvStore(name)), `http` (default: true unnamed, false named), `isGlobal`.
  */
 @Module({})
-export class KvModule {
-  static forRoot({ http, ...options }: KvModuleOptions & { http?: boolean }): DynamicModule {
-    return KvModule.forRootAsync({ http, useFactory: () => options });
-  }
+export class KvModule extends ConfigurableModuleClass {}
 
-  static forRootAsync({ imports = [], useFactory, inject = [], http = true }: KvModuleAsyncOptions): DynamicModule {
-    return {
-      module: KvModule,
-      imports: [MemoryStoresModule, ...imports],
-      providers: [
-        { provide: KV_OPTIONS, useFactory, inject },
-        strategyProvider(KV_STORE, KV_OPTIONS, 'KvModule', createKv),
-      ],
-      controllers: http ? [KvController] : [],
-      exports: [KV_STORE],
-    };
-  }
-}
+export type KvModuleForRootOptions = typeof OPTIONS_TYPE;
+export type KvModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;
 
 /** The one switch from strategy to adapter. */
 async function createKv(options: KvModuleOptions, { memory, redis }: StrategyContext): Promise<ConditionalStore> {

@@ -1,4 +1,4 @@
-import { assertId } from '../../libs/redis-atomic/src';
+import { assertId } from '@kernel/core';
 import type { ConditionalStore, KvEntry, KvReceipt, KvTransaction, WriteOptions } from './kv.port';
 import { checkTransaction, checkWriteOptions } from './kv-rules';
 

@@ -1,4 +1,4 @@
-import { isReplayed } from '../../libs/redis-atomic/src';
+import { isReplayed } from '@kernel/core';
 import type { AccountsLedger, HistoryEntry, TransferReceipt } from '../../src/accounts/accounts.port';
 import type { EventView } from '../../src/events/events.port';
 import { LedgerFixture, uniqueIds } from '../support/accounts-fixture';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { isReplayed } from '../../libs/redis-atomic/src';
-import type { Inventory } from '../../src/inventory/inventory.port';
+import { isReplayed } from '@kernel/core';
+import type { Inventory } from '../../src/shop/inventory/inventory.port';
 import type { ShopFixture } from '../support/shop-fixture';
 
 const MAX = Number.MAX_SAFE_INTEGER;

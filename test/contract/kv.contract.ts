@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isReplayed } from '../../libs/redis-atomic/src';
+import { isReplayed } from '@kernel/core';
 import type { ConditionalStore, KvCondition, KvTransaction, KvUpdate } from '../../src/kv/kv.port';
 import type { KvFixture } from '../support/kv-fixture';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { ID_PATTERN, isReplayed } from '../../libs/redis-atomic/src';
-import type { Inventory } from '../../src/inventory/inventory.port';
-import type { Order, OrderLine, Orders, PlaceOrder } from '../../src/orders/orders.port';
+import { ID_PATTERN, isReplayed } from '@kernel/core';
+import type { Inventory } from '../../src/shop/inventory/inventory.port';
+import type { Order, OrderLine, Orders, PlaceOrder } from '../../src/shop/orders/orders.port';
 import type { ShopFixture } from '../support/shop-fixture';
 
 const MAX = Number.MAX_SAFE_INTEGER;

@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type Redis from 'ioredis';
-import { REDIS_CLIENT } from '../../libs/redis-atomic/src';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
-import type { AtomicStrategy } from '../../src/accounts/accounts.module';
+import { REDIS_CLIENT } from '@kernel/nest';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
+import type { AtomicStrategy } from '@kernel/core';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
 

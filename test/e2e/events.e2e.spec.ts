@@ -3,8 +3,8 @@
  * with `after` (exclusive) and `limit`, `next` null on the last page, and 400 for a bad stream, cursor or limit.
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { RedisServer } from '../../libs/redis-atomic/src/testing';
-import { ATOMIC_STRATEGIES } from '../../src/accounts/accounts.module';
+import { RedisServer } from '@kernel/testing';
+import { ATOMIC_STRATEGIES } from '@kernel/core';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
 

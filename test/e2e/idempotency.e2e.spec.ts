@@ -16,8 +16,8 @@
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type Redis from 'ioredis';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
-import type { AtomicStrategy } from '../../src/accounts/accounts.module';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
+import type { AtomicStrategy } from '@kernel/core';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
 

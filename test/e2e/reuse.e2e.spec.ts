@@ -7,8 +7,9 @@ import { DynamicModule, Inject, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type Redis from 'ioredis';
-import { isAtomicError, RedisAtomicModule } from '../../libs/redis-atomic/src';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
+import { isAtomicError } from '@kernel/core';
+import { RedisAtomicModule } from '@kernel/nest';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
 import { AccountsModule } from '../../src/accounts/accounts.module';
 import { ACCOUNTS_LEDGER, AccountsLedger, TransferReceipt } from '../../src/accounts/accounts.port';
 

@@ -11,8 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type Redis from 'ioredis';
-import type { AtomicStrategy } from '../../libs/redis-atomic/src/strategy';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
+import type { AtomicStrategy } from '@kernel/core';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
 import { createApp } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config';
 

@@ -14,7 +14,7 @@
 import fc from 'fast-check';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type Redis from 'ioredis';
-import { RedisServer } from '../../libs/redis-atomic/src/testing';
+import { RedisServer } from '@kernel/testing';
 import { buildApp, totalCalls } from './support';
 
 const NUM_RUNS = Number(process.env.BAD_INPUT_RUNS ?? 1_200);

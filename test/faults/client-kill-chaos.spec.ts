@@ -10,8 +10,8 @@
  * has any, every key replays its first outcome, and at least one reconnect happened.
  */
 import type Redis from 'ioredis';
-import { AtomicError, isReplayed } from '../../libs/redis-atomic/src';
-import { RedisServer } from '../../libs/redis-atomic/src/testing';
+import { AtomicError, isReplayed } from '@kernel/core';
+import { RedisServer } from '@kernel/testing';
 import type { Transfer, TransferReceipt } from '../../src/accounts/accounts.port';
 import { accountInRedis, RedisStrategy, sleep, waitFor, wireLedger, WiredLedger } from './support';
 

@@ -12,8 +12,9 @@
  *   and a retry with the same key replays the single effect.
  */
 import Redis from 'ioredis';
-import { AtomicError, FunctionLibrary, isReplayed } from '../../libs/redis-atomic/src';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
+import { AtomicError, isReplayed } from '@kernel/core';
+import { FunctionLibrary } from '@kernel/redis';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
 import type { TransferReceipt } from '../../src/accounts/accounts.port';
 import { accountInRedis, callsOf, LostReplyProxy, RedisStrategy, sleep, waitFor, wireLedger, WiredLedger } from './support';
 

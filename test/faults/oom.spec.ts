@@ -7,7 +7,7 @@
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type Redis from 'ioredis';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
 import { buildApp, RedisStrategy, send } from './support';
 
 const LEDGER = 'oom';

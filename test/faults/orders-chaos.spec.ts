@@ -19,13 +19,15 @@
 import 'reflect-metadata';
 import { Test, TestingModule } from '@nestjs/testing';
 import type Redis from 'ioredis';
-import { AtomicError, isReplayed, REDIS_CLIENT, RedisAtomicModule, WatchRunner } from '../../libs/redis-atomic/src';
-import type { AtomicStrategy } from '../../libs/redis-atomic/src/strategy';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
-import { InventoryModule } from '../../src/inventory/inventory.module';
-import { INVENTORY, Inventory } from '../../src/inventory/inventory.port';
-import { OrdersModule } from '../../src/orders/orders.module';
-import { ORDERS, Order, OrderLine, Orders, PlaceOrder } from '../../src/orders/orders.port';
+import { AtomicError, isReplayed } from '@kernel/core';
+import type { AtomicStrategy } from '@kernel/core';
+import { REDIS_CLIENT, RedisAtomicModule } from '@kernel/nest';
+import { WatchRunner } from '@kernel/redis';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
+import { InventoryModule } from '../../src/shop/inventory/inventory.module';
+import { INVENTORY, Inventory } from '../../src/shop/inventory/inventory.port';
+import { OrdersModule } from '../../src/shop/orders/orders.module';
+import { ORDERS, Order, OrderLine, Orders, PlaceOrder } from '../../src/shop/orders/orders.port';
 import { sleep, waitFor } from './support';
 
 const CHAOS_MS = 1_500;

@@ -14,8 +14,8 @@
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type Redis from 'ioredis';
-import { REDIS_CLIENT } from '../../libs/redis-atomic/src';
-import { RedisServer } from '../../libs/redis-atomic/src/testing';
+import { REDIS_CLIENT } from '@kernel/nest';
+import { RedisServer } from '@kernel/testing';
 import { buildApp, HttpRes, RedisStrategy, send, waitFor } from './support';
 
 const LEDGER = 'restart';

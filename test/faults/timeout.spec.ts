@@ -6,8 +6,8 @@
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type Redis from 'ioredis';
-import { AtomicError, isReplayed } from '../../libs/redis-atomic/src';
-import { RedisServer } from '../../libs/redis-atomic/src/testing';
+import { AtomicError, isReplayed } from '@kernel/core';
+import { RedisServer } from '@kernel/testing';
 import {
   accountInRedis, buildApp, callsOf, HttpRes, RedisStrategy, send, sleep, waitFor, wireLedger, WiredLedger,
 } from './support';

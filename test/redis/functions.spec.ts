@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import {
-  AtomicError, connectRedis, decodeRedisError, findLuaDir, FunctionLibrary,
-} from '../../libs/redis-atomic/src';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
+import { AtomicError, decodeRedisError } from '@kernel/core';
+import { connectRedis, findLuaDir, FunctionLibrary } from '@kernel/redis';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
 import type { Transfer } from '../../src/accounts/accounts.port';
 import {
   atomicRejection, commandCalls, REDIS_STRATEGIES, rejectionOf, waitFor, wireLedger, Wired,

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { Test, TestingModule } from '@nestjs/testing';
 import type Redis from 'ioredis';
-import {
-  AtomicError, FunctionLibraries, REDIS_CLIENT, RedisAtomicModule, RedisAtomicOptions, WatchRunner,
-} from '../../libs/redis-atomic/src';
-import type { RedisServer } from '../../libs/redis-atomic/src/testing';
+import { AtomicError } from '@kernel/core';
+import { FunctionLibraries, REDIS_CLIENT, RedisAtomicModule, RedisAtomicOptions } from '@kernel/nest';
+import { WatchRunner } from '@kernel/redis';
+import type { RedisServer } from '@kernel/testing';
 import { AccountsModule } from '../../src/accounts/accounts.module';
 import { ACCOUNTS_LEDGER, AccountsLedger } from '../../src/accounts/accounts.port';
 

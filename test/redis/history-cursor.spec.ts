@@ -1,4 +1,4 @@
-import { RedisServer } from '../../libs/redis-atomic/src/testing';
+import { RedisServer } from '@kernel/testing';
 import { ledgerFixture, LedgerFixture } from '../support/accounts-fixture';
 
 /** A later history page reads the list under WATCH: its read errors are errors, not "no account" or "no entries". */

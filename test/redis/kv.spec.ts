@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import { RedisServer } from '../../libs/redis-atomic/src/testing';
+import { RedisServer } from '@kernel/testing';
 import { KvFixture, kvFixture } from '../support/kv-fixture';
 
 /**

@@ -1,7 +1,7 @@
-import { idempotentCall, isReplayed } from '../../libs/redis-atomic/src';
-import { RedisServer } from '../../libs/redis-atomic/src/testing';
-import type { Inventory } from '../../src/inventory/inventory.port';
-import type { Orders } from '../../src/orders/orders.port';
+import { idempotentCall, isReplayed } from '@kernel/core';
+import { RedisServer } from '@kernel/testing';
+import type { Inventory } from '../../src/shop/inventory/inventory.port';
+import type { Orders } from '../../src/shop/orders/orders.port';
 import { shopFixture, ShopFixture, uniqueShop } from '../support/shop-fixture';
 
 /**

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
-import { RedisServer } from '../../libs/redis-atomic/src/testing';
-import type { OrderKeys } from '../../src/orders/keys';
+import { RedisServer } from '@kernel/testing';
+import type { OrderKeys } from '../../src/shop/orders/keys';
 import { shopFixture, ShopFixture } from '../support/shop-fixture';
 
 /**

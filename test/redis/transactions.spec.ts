@@ -1,9 +1,8 @@
 import Redis, { ReplyError } from 'ioredis';
 import { MaxRetriesPerRequestError } from 'ioredis/built/errors';
-import {
-  AtomicError, checkExecReplies, clientOptions, connectRedis, decodeRedisError, dedicatedConnection, execMulti,
-} from '../../libs/redis-atomic/src';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
+import { AtomicError, decodeRedisError } from '@kernel/core';
+import { checkExecReplies, clientOptions, connectRedis, dedicatedConnection, execMulti } from '@kernel/redis';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
 import { atomicRejection, clientList, killClient, rejectionOf, waitFor } from './helpers';
 
 /**

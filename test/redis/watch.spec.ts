@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
-import { AtomicError, connectRedis, WatchOptions, WatchRunner } from '../../libs/redis-atomic/src';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
+import { AtomicError } from '@kernel/core';
+import { connectRedis, WatchOptions, WatchRunner } from '@kernel/redis';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
 import type { TransferReceipt } from '../../src/accounts/accounts.port';
 import {
   atomicRejection, clientList, killClient, rejectionOf, waitFor, wireLedger, Wired,

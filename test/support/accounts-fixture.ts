@@ -1,8 +1,9 @@
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
-import { RedisAtomicModule, RedisAtomicOptions } from '../../libs/redis-atomic/src';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
-import { AccountsModule, AccountsModuleOptions, AtomicStrategy } from '../../src/accounts/accounts.module';
+import { RedisAtomicModule, RedisAtomicOptions } from '@kernel/nest';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
+import { AccountsModule, AccountsModuleOptions } from '../../src/accounts/accounts.module';
+import { AtomicStrategy } from '@kernel/core';
 import { ACCOUNTS_LEDGER, AccountsLedger } from '../../src/accounts/accounts.port';
 import { EventsModule } from '../../src/events/events.module';
 import { EVENT_LOG, EventLog, EventView } from '../../src/events/events.port';

@@ -1,8 +1,8 @@
 import type Redis from 'ioredis';
-import { encodeItems } from '../../src/orders/adapters/redis-replies';
-import type { OrderKeys } from '../../src/orders/keys';
-import { newOrderId, orderTotal } from '../../src/orders/order-rules';
-import type { Order, Orders, PlaceOrder } from '../../src/orders/orders.port';
+import { encodeItems } from '../../src/shop/orders/adapters/redis-replies';
+import type { OrderKeys } from '../../src/shop/orders/keys';
+import { newOrderId, orderTotal } from '../../src/shop/orders/order-rules';
+import type { Order, Orders, PlaceOrder } from '../../src/shop/orders/orders.port';
 
 /**
  * Deliberately broken Orders — the designs we refuse to ship — kept as test doubles to prove the shop's

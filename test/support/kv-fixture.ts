@@ -1,9 +1,9 @@
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
-import { RedisAtomicModule, RedisAtomicOptions } from '../../libs/redis-atomic/src';
-import type { AtomicStrategy } from '../../libs/redis-atomic/src/strategy';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
+import type { AtomicStrategy } from '@kernel/core';
+import { RedisAtomicModule, RedisAtomicOptions } from '@kernel/nest';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
 import { KvModule } from '../../src/kv/kv.module';
 import { ConditionalStore, KV_STORE } from '../../src/kv/kv.port';
 import { EventsModule } from '../../src/events/events.module';

@@ -1,14 +1,15 @@
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
-import { KeySpace, RedisAtomicModule, RedisAtomicOptions } from '../../libs/redis-atomic/src';
-import type { AtomicStrategy } from '../../libs/redis-atomic/src/strategy';
-import { keyspaceSnapshot, RedisServer } from '../../libs/redis-atomic/src/testing';
-import { InventoryModule } from '../../src/inventory/inventory.module';
-import { INVENTORY, Inventory } from '../../src/inventory/inventory.port';
-import { OrderKeys } from '../../src/orders/keys';
-import { OrdersModule } from '../../src/orders/orders.module';
-import { ORDERS, Orders } from '../../src/orders/orders.port';
+import { KeySpace } from '@kernel/core';
+import type { AtomicStrategy } from '@kernel/core';
+import { RedisAtomicModule, RedisAtomicOptions } from '@kernel/nest';
+import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
+import { InventoryModule } from '../../src/shop/inventory/inventory.module';
+import { INVENTORY, Inventory } from '../../src/shop/inventory/inventory.port';
+import { OrderKeys } from '../../src/shop/orders/keys';
+import { OrdersModule } from '../../src/shop/orders/orders.module';
+import { ORDERS, Orders } from '../../src/shop/orders/orders.port';
 import { EventsModule } from '../../src/events/events.module';
 import { EVENT_LOG, EventLog, EventView } from '../../src/events/events.port';
 

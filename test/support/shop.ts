@@ -1,5 +1,5 @@
-import type { Inventory } from '../../src/inventory/inventory.port';
-import type { Order, OrderLine, Orders } from '../../src/orders/orders.port';
+import type { Inventory } from '../../src/shop/inventory/inventory.port';
+import type { Order, OrderLine, Orders } from '../../src/shop/orders/orders.port';
 import { prng } from './bank';
 
 /** Failures by code; which ones are expected is the test's call. */

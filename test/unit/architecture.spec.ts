@@ -1,70 +1,113 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
 /**
- * Layer rules, checked rather than hoped for (the hexagon of design.md):
- * - Redis stays in adapters, module wiring and libs/: ports, rules, DTOs and controllers never import ioredis;
+ * Layer rules, checked on the TRANSITIVE import closure of every file (a barrel cannot smuggle ioredis in):
+ * - ports, rules, DTOs, controllers, validation gates and key schemas never reach ioredis;
+ * - the kernel's core reaches neither ioredis nor Nest; memory reaches no ioredis; nest/http reaches no ioredis;
  * - libs/ (the kernel) knows no domain: it never imports from src/;
- * - a port file imports nothing at all (no Redis types, no framework).
+ * - a port file imports nothing at all;
+ * - bounded contexts (accounts, shop, kv, events) import each other never; inside the shop, Orders builds on
+ *   Inventory, never the reverse.
  */
 const root = join(__dirname, '..', '..');
+const kernel = join(root, 'libs', 'redis-atomic', 'src');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return sourceFiles(path);
-    return path.endsWith('.ts') ? [path] : [];
+    return path.endsWith('.ts') && !path.endsWith('.spec.ts') ? [path] : [];
   });
 }
 
-const imports = (file: string): string[] =>
-  [...readFileSync(file, 'utf8').matchAll(/^import\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]);
+const specifiers = (file: string): string[] =>
+  [...readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]);
+
+/** A file path for a project import, or the package name for a dependency (`@nestjs/common`, `ioredis`…). */
+function resolveImport(from: string, specifier: string): string {
+  let base: string;
+  if (specifier === '@kernel' || specifier.startsWith('@kernel/')) base = join(kernel, specifier.slice('@kernel'.length));
+  else if (specifier.startsWith('.')) base = join(dirname(from), specifier);
+  else return specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+  for (const candidate of [`${base}.ts`, join(base, 'index.ts')]) if (existsSync(candidate)) return candidate;
+  throw new Error(`${rel(from)}: cannot resolve ${specifier}`);
+}
+
+const closures = new Map<string, Set<string>>();
+/** Every file and package reachable from `file` through imports and re-exports. */
+function closure(file: string): Set<string> {
+  const known = closures.get(file);
+  if (known) return known;
+  const reached = new Set<string>();
+  closures.set(file, reached); // cycles end here
+  for (const specifier of specifiers(file)) {
+    const target = resolveImport(file, specifier);
+    reached.add(target);
+    if (target.endsWith('.ts')) for (const t of closure(target)) reached.add(t);
+  }
+  return reached;
+}
 
 const rel = (file: string) => relative(root, file);
+const reaches = (file: string, target: string) => closure(file).has(target);
 
 describe('architecture', () => {
   const src = sourceFiles(join(root, 'src'));
   const libs = sourceFiles(join(root, 'libs'));
+  const inSrc = (prefix: string) => src.filter((f) => rel(f).startsWith(`src/${prefix}/`));
 
-  it('finds the files it checks', () => {
+  it('finds the files it checks, and sees through barrels (control: the whole kernel barrel reaches ioredis)', () => {
     expect(src.some((f) => f.endsWith('accounts.port.ts'))).toBe(true);
     expect(libs.some((f) => f.endsWith('transactions.ts'))).toBe(true);
+    expect(reaches(join(kernel, 'index.ts'), 'ioredis')).toBe(true);
+    expect(reaches(join(kernel, 'nest', 'index.ts'), 'ioredis')).toBe(true);
+    expect(closure(join(root, 'src', 'index.ts')).has(join(kernel, 'redis', 'transactions.ts'))).toBe(true);
   });
 
-  it('keeps ioredis out of ports, rules, DTOs and controllers', () => {
-    const allowed = (f: string) => /\/adapters\/|\.module\.ts$|\/health\//.test(rel(f));
-    const offenders = src.filter((f) => !allowed(f) && imports(f).some((i) => i === 'ioredis'));
-    expect(offenders.map(rel)).toEqual([]);
+  it('keeps ioredis out of ports, rules, DTOs, controllers, gates and key schemas, even through a barrel', () => {
+    const wiring = (f: string) => /\/adapters\/|\.module\.ts$|^src\/(health|main|bootstrap|cli|index|serve)/.test(rel(f));
+    const checked = src.filter((f) => !wiring(f));
+    expect(checked.length).toBeGreaterThan(30);
+    expect(checked.filter((f) => reaches(f, 'ioredis')).map(rel)).toEqual([]);
+  });
+
+  it('keeps the kernel layers apart: core knows no ioredis and no Nest; memory and nest/http no ioredis', () => {
+    const layer = (name: string) => libs.filter((f) => rel(f).startsWith(`libs/redis-atomic/src/${name}/`));
+    expect(layer('core').filter((f) => reaches(f, 'ioredis') || reaches(f, '@nestjs/common')).map(rel)).toEqual([]);
+    expect(layer('memory').filter((f) => reaches(f, 'ioredis') || reaches(f, '@nestjs/common')).map(rel)).toEqual([]);
+    expect(layer('nest/http').filter((f) => reaches(f, 'ioredis')).map(rel)).toEqual([]);
+    expect(layer('redis').filter((f) => reaches(f, '@nestjs/common')).map(rel)).toEqual([]);
   });
 
   it('keeps the kernel free of domain code', () => {
-    const offenders = libs.filter((f) => imports(f).some((i) => /(^|\/)src\//.test(i) && !i.startsWith('.')) ||
-      imports(f).some((i) => i.startsWith('.') && !join(f, '..', i).startsWith(join(root, 'libs'))));
+    const offenders = libs.filter((f) => [...closure(f)].some((t) => t.startsWith(join(root, 'src'))));
     expect(offenders.map(rel)).toEqual([]);
   });
 
   it('keeps port files free of imports', () => {
     const ports = src.filter((f) => f.endsWith('.port.ts'));
     expect(ports.length).toBeGreaterThan(0);
-    for (const port of ports) expect({ port: rel(port), imports: imports(port) }).toEqual({ port: rel(port), imports: [] });
+    for (const port of ports) expect({ port: rel(port), imports: specifiers(port) }).toEqual({ port: rel(port), imports: [] });
   });
 
-  it('lets Orders build on Inventory (its key schema and stock), never the reverse', () => {
-    const inventory = src.filter((f) => rel(f).startsWith('src/inventory/'));
+  it('keeps bounded contexts apart: accounts, shop, kv and events import none of each other', () => {
+    const contexts = ['accounts', 'shop', 'kv', 'events'];
+    for (const context of contexts) {
+      const files = inSrc(context);
+      expect(files.length).toBeGreaterThan(0);
+      const others = contexts.filter((c) => c !== context).map((c) => join(root, 'src', c) + '/');
+      const offenders = files.filter((f) => [...closure(f)].some((t) => others.some((o) => t.startsWith(o))));
+      expect({ context, offenders: offenders.map(rel) }).toEqual({ context, offenders: [] });
+    }
+  });
+
+  it('lets Orders build on Inventory (one shop, one hash tag), never the reverse', () => {
+    const inventory = inSrc('shop/inventory');
     expect(inventory.length).toBeGreaterThan(0);
-    const offenders = inventory.filter((f) => imports(f).some((i) => join(f, '..', i).startsWith(join(root, 'src', 'orders'))));
-    expect(offenders.map(rel)).toEqual([]);
-    expect(imports(join(root, 'src', 'orders', 'keys.ts'))).toContain('../inventory/keys');
-  });
-
-  it('keeps the conditional store (kv) domain-neutral: it imports no other domain module, and none imports it', () => {
-    const inKv = (f: string) => rel(f).startsWith('src/kv/');
-    const domain = (f: string, i: string) => i.startsWith('.') && /\/src\/(accounts|inventory|orders)\//.test(join(f, '..', i) + '/');
-    expect(src.filter(inKv).length).toBeGreaterThan(0);
-    expect(src.filter((f) => inKv(f) && imports(f).some((i) => domain(f, i))).map(rel)).toEqual([]);
-    const toKv = (f: string, i: string) => i.startsWith('.') && join(f, '..', i).startsWith(join(root, 'src', 'kv'));
-    const offenders = src.filter((f) => !inKv(f) && !rel(f).endsWith('app.module.ts') && imports(f).some((i) => toKv(f, i)));
-    expect(offenders.map(rel)).toEqual([]);
+    const orders = join(root, 'src', 'shop', 'orders') + '/';
+    expect(inventory.filter((f) => [...closure(f)].some((t) => t.startsWith(orders))).map(rel)).toEqual([]);
+    expect(reaches(join(root, 'src', 'shop', 'orders', 'keys.ts'), join(root, 'src', 'shop', 'inventory', 'keys.ts'))).toBe(true);
   });
 
   it('prefixes every Lua function with its library name (function names are global in Redis)', () => {

@@ -1,4 +1,5 @@
-import { clientOptions, decodeRedisError } from '../../libs/redis-atomic/src';
+import { decodeRedisError } from '@kernel/core';
+import { clientOptions } from '@kernel/redis';
 import { loadConfig } from '../../src/config';
 
 describe('configuration', () => {

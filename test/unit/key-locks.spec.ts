@@ -1,4 +1,4 @@
-import { KeyLocks } from '../../libs/redis-atomic/src';
+import { KeyLocks } from '@kernel/redis';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 

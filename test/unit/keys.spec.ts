@@ -1,4 +1,4 @@
-import { KeySpace, assertId, isAtomicError } from '../../libs/redis-atomic/src';
+import { assertId, isAtomicError, KeySpace } from '@kernel/core';
 
 describe('KeySpace', () => {
   const space = new KeySpace('ra', 'main');

@@ -1,10 +1,6 @@
-export * from './connection';
-export * from './errors';
-export * from './functions';
-export * from './keys';
-export * from './redis-atomic.module';
-export * from './transactions';
-export * from './key-locks';
-export * from './idempotency';
-export * from './idempotent-steps';
-export * from './events';
+// The kernel, every layer. Feature code imports the layer it may use (`@kernel/core`, `@kernel/nest/http`…),
+// never this barrel: it reaches ioredis.
+export * from './core';
+export * from './memory';
+export * from './nest';
+export * from './redis';

@@ -1,4 +1,5 @@
-import { IdempotentCall, idempotentCall, MemoryEventLog, MemoryIdempotency, operationId } from '../../../libs/redis-atomic/src';
+import { idempotentCall, IdempotentCall, operationId } from '@kernel/core';
+import { MemoryEventLog, MemoryIdempotency } from '@kernel/memory';
 import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from '../accounts.port';

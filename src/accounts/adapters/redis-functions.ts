@@ -1,4 +1,5 @@
-import { FunctionLibrary, IdempotentCall, idempotentCall, idempotentFcall, operationId } from '../../../libs/redis-atomic/src';
+import { idempotentCall, IdempotentCall, operationId } from '@kernel/core';
+import { FunctionLibrary, idempotentFcall } from '@kernel/redis';
 import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from '../accounts.port';

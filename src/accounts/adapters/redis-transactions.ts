@@ -1,9 +1,7 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
-import {
-  AtomicError, decodeRedisError, execMulti, IdempotentCall, idempotentCall, IdempotentDecision, idempotentWatch, KernelErrorCode,
-  operationId, WatchPlan, WatchRunner,
-} from '../../../libs/redis-atomic/src';
+import { AtomicError, decodeRedisError, idempotentCall, IdempotentCall, KernelErrorCode, operationId } from '@kernel/core';
+import { execMulti, IdempotentDecision, idempotentWatch, WatchPlan, WatchRunner } from '@kernel/redis';
 import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from '../accounts.port';

@@ -1,4 +1,4 @@
-import { MinorUnits } from '../../http/validation';
+import { MinorUnits } from '@kernel/nest/http';
 
 export class AmountDto {
   @MinorUnits(1)

@@ -1,6 +1,6 @@
 import { Matches } from 'class-validator';
-import { ID_PATTERN } from '../../../libs/redis-atomic/src';
-import { MinorUnits, Optional } from '../../http/validation';
+import { ID_PATTERN } from '@kernel/core';
+import { MinorUnits, Optional } from '@kernel/nest/http';
 
 export class OpenAccountDto {
   @Matches(ID_PATTERN)

@@ -1,7 +1,7 @@
 import { Type } from 'class-transformer';
 import { ArrayMinSize, IsArray, Matches, ValidateNested } from 'class-validator';
-import { ID_PATTERN } from '../../../libs/redis-atomic/src';
-import { MinorUnits, Optional } from '../../http/validation';
+import { ID_PATTERN } from '@kernel/core';
+import { MinorUnits, Optional } from '@kernel/nest/http';
 
 export class TransferDto {
   @Matches(ID_PATTERN)

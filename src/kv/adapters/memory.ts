@@ -1,4 +1,5 @@
-import { IdempotencyOptions, idempotentCall, MemoryEventLog, MemoryIdempotency } from '../../../libs/redis-atomic/src';
+import { IdempotencyOptions, idempotentCall } from '@kernel/core';
+import { MemoryEventLog, MemoryIdempotency } from '@kernel/memory';
 import { kvTransactionEvent } from '../events';
 import type { ConditionalStore, KvEntry, KvReceipt, KvTransaction, WriteOptions } from '../kv.port';
 import { CheckedTransaction, keyNotFound, planTransaction, receipt, requestOf } from '../kv-rules';

@@ -1,4 +1,5 @@
-import { FunctionLibrary, IdempotencyOptions, idempotentCall, idempotentFcall } from '../../../libs/redis-atomic/src';
+import { IdempotencyOptions, idempotentCall } from '@kernel/core';
+import { FunctionLibrary, idempotentFcall } from '@kernel/redis';
 import type { ConditionalStore, KvEntry, KvReceipt, KvTransaction, WriteOptions } from '../kv.port';
 import { CheckedTransaction, keysOf, requestOf } from '../kv-rules';
 import { kvTransactionEvent } from '../events';

@@ -1,4 +1,4 @@
-import { AtomicError, KernelErrorCode } from '../../../libs/redis-atomic/src';
+import { AtomicError, KernelErrorCode } from '@kernel/core';
 import type { KvEntry, KvReceipt } from '../kv.port';
 import { receipt } from '../kv-rules';
 

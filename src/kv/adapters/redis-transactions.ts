@@ -1,8 +1,7 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
-import {
-  AtomicError, decodeRedisError, execMulti, KernelErrorCode, IdempotencyOptions, IdempotentDecision, idempotentCall, idempotentWatch, WatchRunner,
-} from '../../../libs/redis-atomic/src';
+import { AtomicError, decodeRedisError, IdempotencyOptions, idempotentCall, KernelErrorCode } from '@kernel/core';
+import { execMulti, IdempotentDecision, idempotentWatch, WatchRunner } from '@kernel/redis';
 import type { ConditionalStore, KvEntry, KvReceipt, KvTransaction, WriteOptions } from '../kv.port';
 import { CheckedTransaction, keyNotFound, KvReader, keysOf, mustRead, planTransaction, receipt, requestOf } from '../kv-rules';
 import { kvTransactionEvent } from '../events';

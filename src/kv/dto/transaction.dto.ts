@@ -1,5 +1,5 @@
 import { IsArray } from 'class-validator';
-import { Optional } from '../../http/validation';
+import { Optional } from '@kernel/nest/http';
 
 /**
  * The body's shape only: each condition and update is checked (ops, ids, values, unknown properties) by the

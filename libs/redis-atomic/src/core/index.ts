@@ -1,0 +1,6 @@
+// core: what every layer may know — no ioredis, no Nest.
+export * from './errors';
+export * from './events';
+export * from './idempotency';
+export * from './keys';
+export * from './strategy';

@@ -1,0 +1,62 @@
+import { InjectionToken, Module, Provider } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { ATOMIC_STRATEGIES, AtomicStrategy } from '../core/strategy';
+import { MemoryStores } from '../memory/memory-stores';
+import { WatchRunner } from '../redis/transactions';
+import { FunctionLibraries, REDIS_ATOMIC_OPTIONS, REDIS_CLIENT, RedisAtomicOptions } from './redis-atomic.module';
+
+/**
+ * Binds a port to the strategy chosen in a module's options: the strategy check, the kernel injected
+ * *optionally* (the memory strategy runs without RedisAtomicModule and never creates a Redis client) with one
+ * clear error when a Redis strategy lacks it, and the memory strategy's per-app state.
+ */
+
+/** What the Redis strategies use from RedisAtomicModule. */
+export interface RedisKernel {
+  client: Redis;
+  watch: WatchRunner;
+  libraries: FunctionLibraries;
+  options: RedisAtomicOptions;
+  /** `options.keyPrefix ?? 'ra'`. */
+  keyPrefix: string;
+}
+
+/** Static, so Nest creates it once per application however many modules import it. */
+@Module({ providers: [{ provide: MemoryStores, useFactory: () => new MemoryStores() }], exports: [MemoryStores] })
+export class MemoryStoresModule {}
+
+export interface StrategyContext {
+  memory: MemoryStores;
+  /** The kernel, or an error saying the strategy needs RedisAtomicModule.forRoot(…). */
+  redis(): RedisKernel;
+}
+
+/**
+ * A provider of `provide` built by `create` from the module options (under `optionsToken`, which must carry
+ * `strategy`). Import MemoryStoresModule in the module that uses it.
+ */
+export function strategyProvider<O extends { strategy: AtomicStrategy }>(
+  provide: InjectionToken,
+  optionsToken: InjectionToken,
+  moduleName: string,
+  create: (options: O, context: StrategyContext) => unknown,
+): Provider {
+  return {
+    provide,
+    useFactory: (options: O, memory: MemoryStores, client?: Redis, watch?: WatchRunner, libraries?: FunctionLibraries,
+      redisOptions?: RedisAtomicOptions) => {
+      if (!ATOMIC_STRATEGIES.includes(options.strategy)) {
+        throw new Error(`Unknown strategy "${options.strategy as string}": use one of ${ATOMIC_STRATEGIES.join(', ')}`);
+      }
+      const redis = (): RedisKernel => {
+        if (!client || !watch || !libraries || !redisOptions) {
+          throw new Error(`${moduleName} strategy "${options.strategy}" needs RedisAtomicModule.forRoot(…) in the app`);
+        }
+        return { client, watch, libraries, options: redisOptions, keyPrefix: redisOptions.keyPrefix ?? 'ra' };
+      };
+      return create(options, { memory, redis });
+    },
+    inject: [optionsToken, MemoryStores,
+      ...[REDIS_CLIENT, WatchRunner, FunctionLibraries, REDIS_ATOMIC_OPTIONS].map((token) => ({ token, optional: true }))],
+  };
+}
