@@ -29,3 +29,17 @@ async function valueOf(client: Redis, key: string): Promise<unknown> {
     default: return [type];
   }
 }
+
+/**
+ * The contract check of every refusal: runs `action`, expects it to reject, and throws unless the whole
+ * keyspace is exactly as before (Redis never rolls back, so a refused operation must not have written at all).
+ * Resolves to the rejection, for assertions on its code.
+ */
+export async function refusedWithoutWrites(client: Redis, action: () => Promise<unknown>): Promise<unknown> {
+  const before = await keyspaceSnapshot(client);
+  const outcome = await action().then((value) => ({ value }), (error: unknown) => ({ error }));
+  if (!('error' in outcome)) throw new Error(`expected a refusal, got ${JSON.stringify(outcome.value)}`);
+  const after = await keyspaceSnapshot(client);
+  if (after !== before) throw new Error(`the refused operation wrote to Redis:\n--- before\n${before}\n--- after\n${after}`);
+  return outcome.error;
+}
