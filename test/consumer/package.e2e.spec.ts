@@ -18,11 +18,12 @@ const START_MS = 60_000;
 const version = (name: string): string => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 const HOST_DEPENDENCIES = ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/platform-fastify', 'ioredis',
   'class-validator', 'class-transformer', 'reflect-metadata', 'rxjs'];
-const HOST_DEV_DEPENDENCIES = ['typescript', '@types/node'];
+const HOST_DEV_DEPENDENCIES = ['typescript', '@types/node', '@nestjs/testing'];
 
 let app: string;
 let tarball: string;
 let files: string[];
+let readmeExamples: string[];
 
 function run(command: string, args: string[], cwd: string): string {
   return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' } });
@@ -43,6 +44,8 @@ beforeAll(() => {
   const tsc = join(app, 'node_modules', 'typescript', 'bin', 'tsc');
   run(process.execPath, [tsc, '-p', 'tsconfig.json'], app); // classic resolution (typesVersions), emits dist/
   run(process.execPath, [tsc, '-p', 'tsconfig.node16.json'], app); // node16 resolution (the exports map's types)
+  readmeExamples = writeReadmeExamples(join(app, 'node_modules', 'redis-atomic', 'README.md'));
+  run(process.execPath, [tsc, '-p', 'tsconfig.readme.json'], app); // the README's examples, as written
 }, SETUP_MS);
 
 afterAll(() => {
@@ -76,6 +79,11 @@ describe('npm pack', () => {
   it('compiled the strict consumer (public entry points only) without a type error, with classic and node16 resolution', () => {
     expect(existsSync(join(app, 'dist', 'app.js'))).toBe(true);
     expect(readdirSync(join(app, 'dist'))).toEqual(expect.arrayContaining(['app.js', 'testing.js']));
+  });
+
+  it('compiles the README\'s "Use it in your own Nest app" examples as written', () => {
+    expect(readmeExamples.length).toBeGreaterThanOrEqual(3);
+    expect(readmeExamples.join('\n')).toContain("from 'redis-atomic'");
   });
 
   it('runs the testing entry point: a private Redis, keyspace snapshots, and the nothing-written check (which bites)', () => {
@@ -177,6 +185,19 @@ describe.each([
     });
   }
 });
+
+/** Writes each ```ts block of the README's "Use it in your own Nest app" section to its own file, and a tsconfig for them. */
+function writeReadmeExamples(readme: string): string[] {
+  const text = readFileSync(readme, 'utf8');
+  const section = text.slice(text.indexOf('## Use it in your own Nest app'), text.indexOf('\n## ', text.indexOf('## Use it in your own Nest app') + 5));
+  const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const names = blocks.map((code, i) => {
+    writeFileSync(join(app, `readme-${i + 1}.ts`), code);
+    return `readme-${i + 1}.ts`;
+  });
+  writeFileSync(join(app, 'tsconfig.readme.json'), JSON.stringify({ extends: './tsconfig.json', compilerOptions: { noEmit: true }, files: names }));
+  return blocks;
+}
 
 interface Host {
   stop(): Promise<void>;
