@@ -61,6 +61,14 @@ describe('feature modules in a host app', () => {
       .toThrow('AccountsModule "payroll": a named instance cannot mount the HTTP routes');
   });
 
+  it('refuses two instances under one token instead of letting one silently win', async () => {
+    const twice = (name?: string) => Test.createTestingModule({
+      imports: [AccountsModule.forRoot({ strategy: 'memory', name, http: false }), AccountsModule.forRoot({ strategy: 'memory', name, ledger: 'other', http: false })],
+    }).compile();
+    await expect(twice()).rejects.toThrow('AccountsModule: two instances without a name in one app');
+    await expect(twice('payroll')).rejects.toThrow('AccountsModule: two instances named "payroll" in one app');
+  });
+
   it('mounts routes only for the unnamed instance by default, and not at all with http: false', () => {
     expect(AccountsModule.forRoot({ strategy: 'memory' }).controllers?.length).toBe(2);
     expect(AccountsModule.forRoot({ strategy: 'memory', http: false }).controllers).toEqual([]);

@@ -50,7 +50,16 @@ export function featureModule<O extends { strategy: AtomicStrategy }>(recipe: Fe
         imports: [...(definition.imports ?? []), MemoryStoresModule],
         providers: [
           ...(definition.providers ?? []),
-          strategyProvider(token, optionsToken, recipe.moduleName, recipe.create),
+          strategyProvider(token, optionsToken, recipe.moduleName, (options: O, context: StrategyContext) => {
+            // Two instances under one token would silently shadow each other: refuse the second one.
+            const created = context.memory.get('feature-module-instances', () => new Set<InjectionToken>());
+            if (created.has(token)) {
+              throw new Error(`${recipe.moduleName}: two instances ${extras.name === undefined ? 'without a name' : `named "${extras.name}"`} in one app; ` +
+                'give each its own `name` (and inject it by that name)');
+            }
+            created.add(token);
+            return recipe.create(options, context);
+          }),
         ],
         controllers: http ? recipe.controllers : [],
         exports: [token],
