@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
+import { AtomicBody, AtomicHttp } from '@kernel/nest/http';
 import { TransferDto } from '../src/accounts/dto/transfer.dto';
 import { AppModule } from '../src/app.module';
 import { createApp } from '../src/bootstrap';
@@ -7,9 +8,9 @@ import { loadConfig } from '../src/config';
 
 /**
  * The app under HTTP load, in its own process (started by bench/scenarios/http.ts with
- * `node -r ts-node/register/transpile-only bench/http-server.ts`), configured from the environment like
+ * `node -r ts-node/register/transpile-only -r tsconfig-paths/register bench/http-server.ts`), configured from the environment like
  * main.ts, plus one bench-only route: POST /bench/noop takes the same DTO through the same global
- * validation pipe and error filter and returns a constant receipt-shaped object without touching Redis;
+ * validation (@AtomicBody) and error filter and returns a constant receipt-shaped object without touching Redis;
  * GET /bench/cpu reports the process's CPU time.
  * Prints `LISTENING <port>` once ready; exits when its stdin closes (the bench ended or died) or on SIGTERM (Nest's shutdown hooks).
  */
@@ -21,10 +22,11 @@ const NOOP_RECEIPT = {
   at: '2026-01-01T00:00:00.000Z',
 };
 
+@AtomicHttp()
 @Controller('bench')
 class NoopController {
   @Post('noop')
-  noop(@Body() _body: TransferDto) {
+  noop(@AtomicBody() _body: TransferDto) {
     return NOOP_RECEIPT;
   }
 

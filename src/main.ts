@@ -1,4 +1,9 @@
 import { failedToStart, serve } from './serve';
+import { runWorkers, workerCount } from './workers';
 
 // `npm start` (the repository's service); the installed package runs the same through `redis-atomic serve`.
-serve().catch(failedToStart);
+try {
+  runWorkers(workerCount(process.env.WORKERS), serve, failedToStart);
+} catch (err) {
+  failedToStart(err);
+}

@@ -29,7 +29,7 @@ export async function http(ctx: BenchContext): Promise<void> {
   const ledger = 'http';
   const ids = accountIds('a', 10_000);
   await populate(ctx.admin, ledger, ids);
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join('bench', 'http-server.ts')], {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join('bench', 'http-server.ts')], {
     cwd: ctx.root,
     env: { ...process.env, REDIS_URL: ctx.server.url, ATOMIC_STRATEGY: 'functions', LEDGER: ledger, PORT: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],
