@@ -5,6 +5,7 @@ import { TransferDto } from '../src/accounts/dto/transfer.dto';
 import { AppModule } from '../src/app.module';
 import { createApp } from '../src/bootstrap';
 import { loadConfig } from '../src/config';
+import { runWorkers, workerCount } from '../src/workers';
 
 /**
  * The app under HTTP load, in its own process (started by bench/scenarios/http.ts with
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   class BenchHttpModule {}
 
   const app = await createApp(config, { logger: false, root: BenchHttpModule });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1');
   const address = app.getHttpServer().address();
   process.stdout.write(`LISTENING ${typeof address === 'object' && address ? address.port : address}\n`);
   const stop = () => void app.close().finally(() => process.exit(0));
@@ -59,7 +60,8 @@ async function main(): Promise<void> {
   setTimeout(stop, 10 * 60_000).unref(); // never outlive a bench run
 }
 
-main().catch((err: unknown) => {
+// WORKERS=2 runs this file as the primary of two workers (src/workers.ts), like the service.
+runWorkers(workerCount(process.env.WORKERS), main, (err: unknown) => {
   console.error(err);
   process.exit(1);
 });
