@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Redis from 'ioredis';
+import { assembleLibrary } from '../../libs/redis-atomic/src/redis/lua-source';
 import { BenchContext, loadOptions } from '../lib/context';
 import {
   accountIds, accountKeys, BALANCE, benchLedger, loadBenchLibrary, populate, randomPair, randomTransfer, writeArgvPrefix,
@@ -22,7 +23,7 @@ const SCENARIO = 'floors';
 const run = promisify(execFile);
 
 export async function floors(ctx: BenchContext): Promise<void> {
-  await ctx.admin.call('FUNCTION', 'LOAD', 'REPLACE', readFileSync(join(ctx.root, 'lua', 'accounts.lua'), 'utf8'));
+  await ctx.admin.call('FUNCTION', 'LOAD', 'REPLACE', assembleLibrary('accounts', join(ctx.root, 'lua')).source);
   await loadBenchLibrary(ctx.admin);
   const prefix = await writeArgvPrefix(ctx.admin);
   await portVsBare(ctx, prefix);
@@ -194,14 +195,13 @@ async function serverTimeLadder(ctx: BenchContext, prefix: readonly (string | nu
   }
 }
 
-const libraryVersion = (ctx: BenchContext) =>
-  /LIBRARY_VERSION = '([^']+)'/.exec(readFileSync(join(ctx.root, 'lua', 'accounts.lua'), 'utf8'))?.[1] ?? '?';
+const libraryVersion = (ctx: BenchContext) => assembleLibrary('accounts', join(ctx.root, 'lua')).version;
 
-/** Helpers minimal.lua copies verbatim from lua/accounts.lua; a difference makes the ladder suspect. */
-const MIRRORED = ['safe_integer', 'now_ms', 'entry', 'push'];
+/** Helpers minimal.lua copies verbatim from the assembled lua/accounts.lua; a difference makes the ladder suspect. */
+const MIRRORED = ['safe_integer', 'now_ms'];
 
 function mirrorCheck(ctx: BenchContext): void {
-  const ours = readFileSync(join(ctx.root, 'lua', 'accounts.lua'), 'utf8');
+  const ours = assembleLibrary('accounts', join(ctx.root, 'lua')).source;
   const bench = readFileSync(join(__dirname, '..', 'minimal.lua'), 'utf8');
   const body = (text: string, name: string) => new RegExp(`\\nlocal function ${name}\\([^]*?\\nend\\n`).exec(text)?.[0];
   const differ = MIRRORED.filter((name) => !body(ours, name) || body(ours, name) !== body(bench, name));

@@ -1,6 +1,8 @@
 /** HTTP status of every error code a port can raise; unknown codes are 500. Add a row per new code. */
 export const ERROR_STATUS: Readonly<Record<string, number>> = {
   VALIDATION_FAILED: 400,
+  /** A Lua function called directly with malformed KEYS or ARGV (lua/include/args.lua); nothing ran. */
+  INVALID_ARGUMENT: 400,
   ACCOUNT_NOT_FOUND: 404,
   PRODUCT_NOT_FOUND: 404,
   ORDER_NOT_FOUND: 404,
