@@ -72,7 +72,9 @@ end
 
 --[[ accounts_version  (no-writes)
   Reply: the library version (a hash of the assembled source); the loader compares it with its own build. ]]
-local function version()
+local function version(keys, args)
+  if #keys > 0 then invalid('KEYS', 'none here') end
+  arity(args, 0)
   return LIBRARY_VERSION
 end
 

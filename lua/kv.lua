@@ -31,7 +31,9 @@ local MAX_EXPIRE_SECONDS = 315360000
 
 --[[ kv_version  (no-writes)
   Reply: the library version (a hash of the assembled source); the loader compares it with its own build. ]]
-local function version()
+local function version(keys, args)
+  if #keys > 0 then invalid('KEYS', 'none here') end
+  arity(args, 0)
   return LIBRARY_VERSION
 end
 

@@ -47,7 +47,9 @@ local MAX_LINES = 100 -- lines of an order (src/orders/order-rules.ts MAX_LINES)
 
 --[[ orders_version  (no-writes)
   Reply: the library version (a hash of the assembled source); the loader compares it with its own build. ]]
-local function version()
+local function version(keys, args)
+  if #keys > 0 then invalid('KEYS', 'none here') end
+  arity(args, 0)
   return LIBRARY_VERSION
 end
 
