@@ -237,12 +237,14 @@ const costs = (r: ServerLoadResult) =>
 async function redisBenchmark(ctx: BenchContext, prefix: readonly (string | number)[]): Promise<void> {
   // redis-benchmark replaces each __rand_int__ independently with a 12-digit number below -r, so accounts
   // are named that way; source, target and history keys are drawn independently (the server does the same work).
+  // Sources are a…, targets b… : the functions refuse a call naming one key twice (INVALID_ARGUMENT).
   const ledger = 'rb';
-  await populate(ctx.admin, ledger, Array.from({ length: 10_000 }, (_, i) => String(i).padStart(12, '0')));
-  const key = (kind: string) => `ra:{${ledger}}:${kind}:__rand_int__`;
+  const numbers = Array.from({ length: 10_000 }, (_, i) => String(i).padStart(12, '0'));
+  await populate(ctx.admin, ledger, [...numbers.map((n) => `a${n}`), ...numbers.map((n) => `b${n}`)]);
+  const key = (kind: string, side: 'a' | 'b') => `ra:{${ledger}}:${kind}:${side}__rand_int__`;
   const requests = ctx.quick ? 100_000 : 300_000;
   const args = ['-h', '127.0.0.1', '-p', String(ctx.server.port), '-c', '16', '-P', '16', '-n', String(requests), '-r', '10000', '--csv',
-    'FCALL', 'accounts_transfer', '5', key('acct'), key('acct'), key('hist'), key('hist'), `ra:{${ledger}}:events`, ...prefix.map(String),
+    'FCALL', 'accounts_transfer', '5', key('acct', 'a'), key('acct', 'b'), key('hist', 'a'), key('hist', 'b'), `ra:{${ledger}}:events`, ...prefix.map(String),
     '1', '', 'rb-transfer', String(HISTORY_CAP), 'src', 'dst', String(EVENTS_CAP)];
   await ctx.admin.config('RESETSTAT');
   const cpu0 = await serverCpuSec(ctx.admin);

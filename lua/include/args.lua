@@ -49,13 +49,21 @@ local function keys_ok(keys, count, aliases)
   if (count and n ~= count) or n == 0 then invalid('KEYS', (count and ('exactly ' .. count) or 'at least 1') .. ' keys here, got ' .. n) end
   local tag = tag_of(keys[1])
   if not tag then invalid('KEYS', 'keys with a hash tag {…}') end
-  local seen = {}
-  for i = 1, n do
-    local key = keys[i]
-    if i > 1 and string.match(key, '{.-}') ~= tag then invalid('KEYS', 'keys of one hash tag ' .. tag) end
-    if not aliases then
-      if seen[key] then invalid('KEYS', 'different keys (' .. key .. ' repeats)') end
-      seen[key] = true
+  for i = 2, n do
+    if string.match(keys[i], '{.-}') ~= tag then invalid('KEYS', 'keys of one hash tag ' .. tag) end
+  end
+  if aliases then return tag end
+  if n <= 8 then -- pairwise (strings are interned: each comparison is a pointer check), no table
+    for i = 2, n do
+      for j = 1, i - 1 do
+        if keys[i] == keys[j] then invalid('KEYS', 'different keys (' .. keys[i] .. ' repeats)') end
+      end
+    end
+  else
+    local seen = {}
+    for i = 1, n do
+      if seen[keys[i]] then invalid('KEYS', 'different keys (' .. keys[i] .. ' repeats)') end
+      seen[keys[i]] = true
     end
   end
   return tag
