@@ -15,7 +15,8 @@
   with bare codes (the bench never triggers them).
 
   The helpers below are copies of lua/accounts.lua (library version 4); bench/scenarios/floors.ts adds a
-  WARNING row when the verbatim ones (safe_integer, now_ms, entry, push) no longer match it.
+  WARNING row when the verbatim ones (safe_integer, now_ms) no longer match the assembled lua/accounts.lua
+  (its prelude, lua/include/core.lua, included).
   From library version 4 on, accounts_* write functions take two idempotency ARGV first (fingerprint, TTL);
   the bench passes them ('' = no key) to accounts_transfer only; these functions take the ARGV after them.
 ]]
@@ -35,7 +36,7 @@ end
 
 -- Copies of lua/accounts.lua (version above).
 local function safe_integer(text)
-  if not text or #text > 17 or not (text == '0' or string.match(text, '^%-?[1-9]%d*$')) then return nil end
+  if type(text) ~= 'string' or #text > 17 or not (text == '0' or string.match(text, '^%-?[1-9]%d*$')) then return nil end
   local n = tonumber(text)
   if n > MAX_SAFE or n < -MAX_SAFE then return nil end
   return n

@@ -21,69 +21,28 @@
   Amounts and balances are integers in minor units within +-(2^53 - 1): Lua numbers are doubles and are exact
   there. Balances change only through HINCRBY (exact 64-bit integer arithmetic on the server).
   Failures are `redis.error_reply('<CODE> <json details>')`, decoded in libs/redis-atomic/src/errors.ts.
-  Rule of every function: all reads and checks run before the first write, because Redis never rolls back.
+  Rule of every function: KEYS and ARGV are validated first (INVALID_ARGUMENT, lua/include/args.lua), then all
+  reads and checks run, then the writes — because Redis never rolls back.
+  Assembled at load time with the prelude below (libs/redis-atomic/src/redis/lua-source.ts); the version is a
+  hash of the assembled source.
 ]]
 
-local LIBRARY_VERSION = '5'
-local MAX_SAFE = 9007199254740991
 
--- `CODE {json}`. Numbers are written with %d: cjson keeps only 14 significant digits, balances need 16.
-local function encode(details)
-  local parts = {}
-  for key, value in pairs(details) do
-    local encoded = type(value) == 'number' and string.format('%d', value) or cjson.encode(value)
-    parts[#parts + 1] = cjson.encode(key) .. ':' .. encoded
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
+local LIBRARY_VERSION = '{{version}}'
 
-local function fail(code, details)
-  return redis.error_reply(code .. ' ' .. encode(details))
-end
+--- @include core
+--- @include args
+--- @include idempotency
 
--- Raised (not returned) so that it aborts from any depth; always before the first write.
-local function corrupted(key, what)
-  error({ err = 'STORE_CORRUPTED ' .. encode({ message = what, key = key }) })
-end
-
--- An integer exactly as HINCRBY reads one ('0' or -?[1-9][0-9]*) and within ±MAX_SAFE; nil otherwise.
--- tonumber alone would accept '1e3', '007', ' 5' or '0x10', which HINCRBY refuses after earlier writes.
-local function safe_integer(text)
-  if not text or #text > 17 or not (text == '0' or string.match(text, '^%-?[1-9]%d*$')) then return nil end
-  local n = tonumber(text)
-  if n > MAX_SAFE or n < -MAX_SAFE then return nil end
-  return n
-end
-
--- Reads an account hash; nil when the account does not exist. Data our writes could not apply to is
--- refused here, before any write.
+-- An account's balance and floor; nil when it does not exist. Data our writes could not apply to (another type,
+-- fields that are not safe integers) is refused here, before any write.
 local function read_account(key)
-  local fields = redis.call('HMGET', key, 'b', 'm')
+  local fields = redis.pcall('HMGET', key, 'b', 'm')
+  if fields.err then corrupted(key, 'account is not a hash') end
   if fields[1] == false then return nil end
   local balance, floor = safe_integer(fields[1]), safe_integer(fields[2])
   if not balance or not floor then corrupted(key, 'account is not two safe integers') end
-  return { balance = balance, floor = floor }
-end
-
--- LPUSH to a key of another type would fail after earlier writes: check the keys not written first.
-local function check_history(key)
-  local kind = redis.call('TYPE', key).ok
-  if kind ~= 'list' and kind ~= 'none' then corrupted(key, 'history is not a list') end
-end
-
--- XADD to a key of another type would fail after earlier writes: check the event log before the first write.
-local function check_events(key)
-  local kind = redis.call('TYPE', key).ok
-  if kind ~= 'stream' and kind ~= 'none' then corrupted(key, 'event log is not a stream') end
-end
-
--- The last write of every write function (its key checked by check_events first).
-local function append_event(key, maxlen, event_type, data)
-  redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'type', event_type, 'data', data)
-end
-
-local function transfer_event(id, from, to, amount, from_balance, to_balance)
-  return encode({ id = id, from = from, to = to, amount = amount, fromBalance = from_balance, toBalance = to_balance })
+  return balance, floor
 end
 
 local function now_ms()
@@ -91,240 +50,266 @@ local function now_ms()
   return time[1] .. string.format('%03d', math.floor(tonumber(time[2]) / 1000))
 end
 
--- One history entry (format above; src/accounts/history-codec.ts reads and writes the same).
-local function entry(op_id, kind, ms, amount, counterparty, balance)
-  return op_id .. '|' .. kind .. '|' .. ms .. '|' .. string.format('%d', amount) .. '|' .. counterparty .. '|' ..
-    string.format('%d', balance)
-end
-
--- Prepends entries (oldest first, so the newest ends at the head) and keeps the newest `cap`.
--- On a key of another type the LPUSH fails before writing anything.
-local function push(key, cap, entries)
-  if redis.call('LPUSH', key, unpack(entries)) > cap then redis.call('LTRIM', key, 0, cap - 1) end
-end
-
---[[ Idempotency — every write function takes two leading ARGV and an optional trailing KEY:
-  ARGV[1] request fingerprint ('' = no idempotency key)   ARGV[2] record TTL in seconds
-  KEYS[last] the record (only with a fingerprint; same hash tag as the operation's keys)
-  A record with this fingerprint: its outcome is replayed and nothing else runs; with another fingerprint:
-  IDEMPOTENCY_KEY_MISMATCH. Otherwise the operation runs and its outcome — success or business failure — is
-  stored in the same atomic step:  <fingerprint>|o|<reply values joined by ','>  or  <fingerprint>|e|<error>
-  Reply of every write function: { replayed (0 or 1), <the operation's reply…> }; a replayed error carries
-  "replayed":1 in its details. The header of each function below lists its ARGV after these two. ]]
-local function replay(record, fingerprint)
-  local stored, kind, payload = string.match(record, '^([^|]*)|(%a)|(.*)$')
-  if stored ~= fingerprint then
-    return fail('IDEMPOTENCY_KEY_MISMATCH', { message = 'this Idempotency-Key was used with a different request' })
+-- Prepends entries (oldest first, so the newest ends at the head) and keeps the newest `cap`. The first write of
+-- a function passes first = true: its LPUSH on a key of another type fails before anything was written, and is
+-- answered as STORE_CORRUPTED; every other history key is TYPE-checked before that first write.
+local function push(key, cap, first, ...)
+  local length
+  if first then
+    length = redis.pcall('LPUSH', key, ...)
+    if type(length) == 'table' then corrupted(key, 'history is not a list') end
+  else
+    length = redis.call('LPUSH', key, ...)
   end
-  if kind == 'e' then return redis.error_reply((string.gsub(payload, ' {', ' {"replayed":1,', 1))) end
-  local reply = { 1 }
-  for value in string.gmatch(payload, '[^,]+') do reply[#reply + 1] = value end
-  return reply
+  if length > cap then redis.call('LTRIM', key, 0, cap - 1) end
 end
 
-local function outcome(reply)
-  if reply.err then return 'e|' .. reply.err end
-  local values = {}
-  for i, value in ipairs(reply) do values[i] = type(value) == 'number' and string.format('%d', value) or value end
-  return 'o|' .. table.concat(values, ',')
-end
-
-local function idempotent(operation)
-  return function(keys, args)
-    local fingerprint, own_keys, own_args = args[1], keys, {}
-    for i = 3, #args do own_args[i - 2] = args[i] end
-    if fingerprint == '' then
-      local reply = operation(own_keys, own_args)
-      if reply.err then return reply end
-      table.insert(reply, 1, 0)
-      return reply
-    end
-    local record_key = keys[#keys]
-    local record = redis.call('GET', record_key)
-    if record then return replay(record, fingerprint) end
-    own_keys = {}
-    for i = 1, #keys - 1 do own_keys[i] = keys[i] end
-    local reply = operation(own_keys, own_args) -- a raised error (STORE_CORRUPTED) wrote nothing and is not stored
-    redis.call('SET', record_key, fingerprint .. '|' .. outcome(reply), 'EX', args[2])
-    if reply.err then return reply end
-    table.insert(reply, 1, 0)
-    return reply
-  end
+-- transfer.completed's data; every value is an allowlisted id or canonical integer text.
+local function transfer_event(id, from, to, amount, from_balance, to_balance)
+  return '{"id":"' .. id .. '","from":"' .. from .. '","to":"' .. to .. '","amount":' .. amount .. ',"fromBalance":' ..
+    from_balance .. ',"toBalance":' .. to_balance .. '}'
 end
 
 --[[ accounts_version  (no-writes)
-  Reply: the library version string; the loader compares it with this file. ]]
-local function version()
+  Reply: the library version (a hash of the assembled source); the loader compares it with its own build. ]]
+local function version(keys, args)
+  if #keys > 0 then invalid('KEYS', 'none here') end
+  arity(args, 0)
   return LIBRARY_VERSION
 end
 
 --[[ accounts_open
   KEYS[1] account   KEYS[2] events
-  ARGV[1] opening balance (>= 0)   ARGV[2] floor (<= opening balance)   ARGV[3] account id   ARGV[4] events maxlen
+  ARGV[1] opening balance (>= 0)   ARGV[2] floor (<= opening balance)   ARGV[3] account id   ARGV[4] events maxlen (>= 1)
   Reply: { balance, floor }  — or ACCOUNT_EXISTS   (write functions: see Idempotency above) ]]
-local function open(keys, args)
+local function open_args(keys, args)
+  keys_ok(keys, 2)
+  arity(args, 4)
+  local balance = int_arg(args[1], 'balance', 0, MAX_SAFE)
+  local floor = int_arg(args[2], 'floor', -MAX_SAFE, balance)
+  id_arg(args[3], 'account id')
+  int_arg(args[4], 'events maxlen', 1, MAX_SAFE)
+  return balance, floor
+end
+
+local function open(keys, args, balance, floor)
   if redis.call('EXISTS', keys[1]) == 1 then
     return fail('ACCOUNT_EXISTS', { message = 'account already exists' })
   end
-  check_events(keys[2])
+  check_type(keys[2], 'stream', 'event log is not a stream')
   redis.call('HSET', keys[1], 'b', args[1], 'm', args[2])
   append_event(keys[2], args[4], 'account.opened',
-    encode({ account = args[3], balance = tonumber(args[1]), floor = tonumber(args[2]) }))
-  return { tonumber(args[1]), tonumber(args[2]) }
+    '{"account":"' .. args[3] .. '","balance":' .. args[1] .. ',"floor":' .. args[2] .. '}')
+  return { balance, floor }
 end
 
 --[[ accounts_get  (no-writes)
   KEYS[1] account
   Reply: { balance, floor }  — or ACCOUNT_NOT_FOUND ]]
-local function get(keys)
-  local account = read_account(keys[1])
-  if not account then return fail('ACCOUNT_NOT_FOUND', { message = 'account not found' }) end
-  return { account.balance, account.floor }
+local function get(keys, args)
+  keys_ok(keys, 1)
+  arity(args, 0)
+  local balance, floor = read_account(keys[1])
+  if not balance then return fail('ACCOUNT_NOT_FOUND', { message = 'account not found' }) end
+  return { balance, floor }
 end
 
 --[[ accounts_history  (no-writes)
   KEYS[1] account   KEYS[2] history
-  ARGV[1] the entry after which to start ('' = from the newest)   ARGV[2] count
+  ARGV[1] the entry after which to start ('' = from the newest; at most 300 characters)   ARGV[2] count (1 to 100000)
   Reply: up to `count` entries, newest first  — or ACCOUNT_NOT_FOUND
   A cursor entry no longer in the list was trimmed, and so was everything older: the page is empty. ]]
 local function history(keys, args)
+  keys_ok(keys, 2)
+  arity(args, 2)
+  if #args[1] > 300 then invalid('cursor', 'a history entry of at most 300 characters') end
+  local count = int_arg(args[2], 'count', 1, 100000)
   if redis.call('EXISTS', keys[1]) == 0 then return fail('ACCOUNT_NOT_FOUND', { message = 'account not found' }) end
   local start = 0
   if args[1] ~= '' then
-    local position = redis.call('LPOS', keys[2], args[1])
+    local position = redis.pcall('LPOS', keys[2], args[1])
+    if type(position) == 'table' then corrupted(keys[2], 'history holds another type than a list') end
     if not position then return {} end
     start = position + 1
   end
-  return redis.call('LRANGE', keys[2], start, start + tonumber(args[2]) - 1)
+  local page = redis.pcall('LRANGE', keys[2], start, start + count - 1)
+  if page.err then corrupted(keys[2], 'history holds another type than a list') end
+  return page
 end
 
 --[[ accounts_deposit / accounts_withdraw
   KEYS[1] account   KEYS[2] history   KEYS[3] events
-  ARGV[1] amount (> 0)   ARGV[2] operation id   ARGV[3] history cap   ARGV[4] account id   ARGV[5] events maxlen
+  ARGV[1] amount (> 0)   ARGV[2] operation id   ARGV[3] history cap (>= 1)   ARGV[4] account id   ARGV[5] events maxlen (>= 1)
   Reply: { balance after, server time (ms) }  — or ACCOUNT_NOT_FOUND / BALANCE_LIMIT_EXCEEDED / INSUFFICIENT_FUNDS ]]
-local function deposit(keys, args)
-  local amount = tonumber(args[1])
-  local account = read_account(keys[1])
-  if not account then return fail('ACCOUNT_NOT_FOUND', { message = 'account not found' }) end
-  if account.balance + amount > MAX_SAFE then
-    return fail('BALANCE_LIMIT_EXCEEDED', { message = 'balance would exceed the largest safe integer' })
-  end
-  check_events(keys[3])
-  local ms = now_ms()
-  push(keys[2], tonumber(args[3]), { entry(args[2], 'd', ms, amount, '', account.balance + amount) })
-  local balance = redis.call('HINCRBY', keys[1], 'b', amount)
-  append_event(keys[3], args[5], 'account.deposited',
-    encode({ id = args[2], account = args[4], amount = amount, balance = balance }))
-  return { balance, ms }
+local function movement_args(keys, args)
+  keys_ok(keys, 3)
+  arity(args, 5)
+  local amount = int_arg(args[1], 'amount', 1, MAX_SAFE)
+  id_arg(args[2], 'operation id')
+  local cap = int_arg(args[3], 'history cap', 1, MAX_SAFE)
+  id_arg(args[4], 'account id')
+  int_arg(args[5], 'events maxlen', 1, MAX_SAFE)
+  return amount, cap
 end
 
-local function withdraw(keys, args)
-  local amount = tonumber(args[1])
-  local account = read_account(keys[1])
-  if not account then return fail('ACCOUNT_NOT_FOUND', { message = 'account not found' }) end
-  if account.balance - amount < account.floor then
-    return fail('INSUFFICIENT_FUNDS', { message = 'balance would fall below the account floor',
-      balance = account.balance, floor = account.floor })
+local function movement(kind, event_type)
+  return function(keys, args, amount, cap)
+    local balance, floor = read_account(keys[1])
+    if not balance then return fail('ACCOUNT_NOT_FOUND', { message = 'account not found' }) end
+    local after
+    if kind == 'd' then
+      after = balance + amount
+      if after > MAX_SAFE then
+        return fail('BALANCE_LIMIT_EXCEEDED', { message = 'balance would exceed the largest safe integer' })
+      end
+    else
+      after = balance - amount
+      if after < floor then
+        return fail('INSUFFICIENT_FUNDS', { message = 'balance would fall below the account floor',
+          balance = balance, floor = floor })
+      end
+    end
+    check_type(keys[3], 'stream', 'event log is not a stream')
+    local ms, text = now_ms(), int_text(after)
+    push(keys[2], cap, true, args[2] .. '|' .. kind .. '|' .. ms .. (kind == 'd' and '|' or '|-') .. args[1] .. '||' .. text)
+    redis.call('HINCRBY', keys[1], 'b', kind == 'd' and args[1] or ('-' .. args[1]))
+    append_event(keys[3], args[5], event_type,
+      '{"id":"' .. args[2] .. '","account":"' .. args[4] .. '","amount":' .. args[1] .. ',"balance":' .. text .. '}')
+    return { after, ms }
   end
-  check_events(keys[3])
-  local ms = now_ms()
-  push(keys[2], tonumber(args[3]), { entry(args[2], 'w', ms, -amount, '', account.balance - amount) })
-  local balance = redis.call('HINCRBY', keys[1], 'b', -amount)
-  append_event(keys[3], args[5], 'account.withdrawn',
-    encode({ id = args[2], account = args[4], amount = amount, balance = balance }))
-  return { balance, ms }
 end
 
 --[[ accounts_transfer
   KEYS[1] source account   KEYS[2] target account   KEYS[3] source history   KEYS[4] target history   KEYS[5] events
   ARGV[1] amount (> 0)   ARGV[2] request floor ('' = none; the source keeps >= max(own floor, this))
-  ARGV[3] transfer id    ARGV[4] history cap   ARGV[5] source id   ARGV[6] target id   ARGV[7] events maxlen
+  ARGV[3] transfer id    ARGV[4] history cap (>= 1)   ARGV[5] source id   ARGV[6] target id   ARGV[7] events maxlen (>= 1)
   Reply: { source balance after, target balance after, server time (ms) }
   — or ACCOUNT_NOT_FOUND / INSUFFICIENT_FUNDS / BALANCE_LIMIT_EXCEEDED ]]
-local function transfer(keys, args)
-  local amount = tonumber(args[1])
-  local source = read_account(keys[1])
-  if not source then return fail('ACCOUNT_NOT_FOUND', { message = 'source account not found', account = args[5] }) end
-  local target = read_account(keys[2])
-  if not target then return fail('ACCOUNT_NOT_FOUND', { message = 'target account not found', account = args[6] }) end
-  local floor = source.floor
-  if args[2] ~= '' and tonumber(args[2]) > floor then floor = tonumber(args[2]) end
-  if source.balance - amount < floor then
+local function transfer_args(keys, args)
+  keys_ok(keys, 5)
+  arity(args, 7)
+  local amount = int_arg(args[1], 'amount', 1, MAX_SAFE)
+  local floor = optional_int_arg(args[2], 'floor', -MAX_SAFE, MAX_SAFE)
+  id_arg(args[3], 'transfer id')
+  local cap = int_arg(args[4], 'history cap', 1, MAX_SAFE)
+  id_arg(args[5], 'source id')
+  id_arg(args[6], 'target id')
+  int_arg(args[7], 'events maxlen', 1, MAX_SAFE)
+  return amount, floor, cap
+end
+
+local function transfer(keys, args, amount, request_floor, cap)
+  local from, floor = read_account(keys[1])
+  if not from then return fail('ACCOUNT_NOT_FOUND', { message = 'source account not found', account = args[5] }) end
+  local to = read_account(keys[2])
+  if not to then return fail('ACCOUNT_NOT_FOUND', { message = 'target account not found', account = args[6] }) end
+  if request_floor and request_floor > floor then floor = request_floor end
+  local from_after, to_after = from - amount, to + amount
+  if from_after < floor then
     return fail('INSUFFICIENT_FUNDS', { message = 'balance would fall below the floor', account = args[5],
-      balance = source.balance, floor = floor })
+      balance = from, floor = floor })
   end
-  if target.balance + amount > MAX_SAFE then
+  if to_after > MAX_SAFE then
     return fail('BALANCE_LIMIT_EXCEEDED', { message = 'balance would exceed the largest safe integer', account = args[6] })
   end
-  check_history(keys[4]) -- the source history is written first: if it is not a list, that LPUSH fails cleanly
-  check_events(keys[5])
-  local cap, ms = tonumber(args[4]), now_ms()
-  push(keys[3], cap, { entry(args[3], 'o', ms, -amount, args[6], source.balance - amount) })
-  push(keys[4], cap, { entry(args[3], 'i', ms, amount, args[5], target.balance + amount) })
-  local from_balance = redis.call('HINCRBY', keys[1], 'b', -amount)
-  local to_balance = redis.call('HINCRBY', keys[2], 'b', amount)
-  append_event(keys[5], args[7], 'transfer.completed', transfer_event(args[3], args[5], args[6], amount, from_balance, to_balance))
-  return { from_balance, to_balance, ms }
+  check_type(keys[4], 'list', 'history is not a list') -- the source history's LPUSH is the first write
+  check_type(keys[5], 'stream', 'event log is not a stream')
+  local ms, from_text, to_text = now_ms(), int_text(from_after), int_text(to_after)
+  local id, amount_text = args[3], args[1]
+  push(keys[3], cap, true, id .. '|o|' .. ms .. '|-' .. amount_text .. '|' .. args[6] .. '|' .. from_text)
+  push(keys[4], cap, false, id .. '|i|' .. ms .. '|' .. amount_text .. '|' .. args[5] .. '|' .. to_text)
+  redis.call('HINCRBY', keys[1], 'b', '-' .. amount_text)
+  redis.call('HINCRBY', keys[2], 'b', amount_text)
+  append_event(keys[5], args[7], 'transfer.completed', transfer_event(id, args[5], args[6], amount_text, from_text, to_text))
+  return { from_after, to_after, ms }
 end
 
 --[[ accounts_transfer_batch — all or nothing, items applied in order (later items see earlier ones)
   KEYS[1..n] the accounts involved   KEYS[n+1..2n] their histories, same order   KEYS[2n+1] events
-  ARGV[1] history cap   ARGV[2] n (number of accounts)   ARGV[3] events maxlen   ARGV[4..3+n] the account ids, same order
-  then 5 values per transfer: source index, target index (1-based into KEYS), amount, request floor ('' = none), transfer id
+  ARGV[1] history cap (>= 1)   ARGV[2] n (number of accounts, 2 to 4000)   ARGV[3] events maxlen (>= 1)
+  ARGV[4..3+n] the account ids, same order
+  then 5 values per transfer (1 to 2000 transfers): source index, target index (1-based into KEYS, different),
+  amount (> 0), request floor ('' = none), transfer id
   Reply: flat { source balance 1, target balance 1, source balance 2, …, server time (ms) }
   — or an error naming the failing item: { index = 0-based item, … } ]]
-local function transfer_batch(keys, args)
-  local cap, n = tonumber(args[1]), tonumber(args[2])
-  local ids, accounts, balances = {}, {}, {}
+local function batch_args(keys, args)
+  local n = int_arg(args[2], 'account count', 2, 2 * MAX_ITEMS)
+  keys_ok(keys, 2 * n + 1)
+  local cap = int_arg(args[1], 'history cap', 1, MAX_SAFE)
+  int_arg(args[3], 'events maxlen', 1, MAX_SAFE)
+  local values = #args - 3 - n
+  if values < 5 or values % 5 ~= 0 or values > 5 * MAX_ITEMS then
+    invalid('ARGV', 'n account ids and then 5 values for each of 1 to ' .. MAX_ITEMS .. ' transfers')
+  end
+  for i = 4, 3 + n do id_arg(args[i], 'account id') end
+  local items = {} -- per transfer: source, target, amount, request floor (false = none)
+  for base = 4 + n, #args, 5 do
+    local s, t = int_arg(args[base], 'source index', 1, n), int_arg(args[base + 1], 'target index', 1, n)
+    if s == t then invalid('target index', 'another account than the source') end
+    items[#items + 1] = { s, t, int_arg(args[base + 2], 'amount', 1, MAX_SAFE),
+      optional_int_arg(args[base + 3], 'floor', -MAX_SAFE, MAX_SAFE), id_arg(args[base + 4], 'transfer id') }
+  end
+  return n, cap, items
+end
+
+local function transfer_batch(keys, args, n, cap, items)
+  local ids, balances, floors, opening = {}, {}, {}, {}
   for i = 1, n do
     ids[i] = args[3 + i]
-    accounts[i] = read_account(keys[i])
-    if accounts[i] then balances[i] = accounts[i].balance end
+    balances[i], floors[i] = read_account(keys[i])
+    opening[i] = balances[i]
   end
   -- Simulate the whole batch first: nothing is written unless every item passes.
-  local first = 4 + n
-  local count = (#args - first + 1) / 5
-  local after, entries, ms = {}, {}, nil
-  for item = 0, count - 1 do
-    local base = first + item * 5
-    local s, t, amount = tonumber(args[base]), tonumber(args[base + 1]), tonumber(args[base + 2])
-    if not accounts[s] then
-      return fail('ACCOUNT_NOT_FOUND', { message = 'source account not found', index = item, account = ids[s] })
+  local after, used = {}, {}
+  for index, item in ipairs(items) do
+    local s, t, amount = item[1], item[2], item[3]
+    used[s], used[t] = true, true
+    if not balances[s] then
+      return fail('ACCOUNT_NOT_FOUND', { message = 'source account not found', index = index - 1, account = ids[s] })
     end
-    if not accounts[t] then
-      return fail('ACCOUNT_NOT_FOUND', { message = 'target account not found', index = item, account = ids[t] })
+    if not balances[t] then
+      return fail('ACCOUNT_NOT_FOUND', { message = 'target account not found', index = index - 1, account = ids[t] })
     end
-    local floor = accounts[s].floor
-    if args[base + 3] ~= '' and tonumber(args[base + 3]) > floor then floor = tonumber(args[base + 3]) end
+    local floor = floors[s]
+    if item[4] and item[4] > floor then floor = item[4] end
     if balances[s] - amount < floor then
-      return fail('INSUFFICIENT_FUNDS', { message = 'balance would fall below the floor', index = item,
+      return fail('INSUFFICIENT_FUNDS', { message = 'balance would fall below the floor', index = index - 1,
         account = ids[s], balance = balances[s], floor = floor })
     end
     if balances[t] + amount > MAX_SAFE then
       return fail('BALANCE_LIMIT_EXCEEDED', { message = 'balance would exceed the largest safe integer',
-        index = item, account = ids[t] })
+        index = index - 1, account = ids[t] })
     end
     balances[s] = balances[s] - amount
     balances[t] = balances[t] + amount
-    after[#after + 1] = balances[s]
-    after[#after + 1] = balances[t]
+    after[2 * index - 1] = balances[s]
+    after[2 * index] = balances[t]
   end
-  for i = 2, n do check_history(keys[n + i]) end -- the first history is written first: it fails cleanly
-  check_events(keys[2 * n + 1])
-  ms = now_ms()
+  local first -- the first history written: its LPUSH fails cleanly; every other one is checked first
+  for i = 1, n do
+    if used[i] then
+      if first then check_type(keys[n + i], 'list', 'history is not a list') else first = i end
+    end
+  end
+  check_type(keys[2 * n + 1], 'stream', 'event log is not a stream')
+  local ms = now_ms()
+  local entries, events = {}, {}
   for i = 1, n do entries[i] = {} end
-  local events = {}
-  for item = 0, count - 1 do
-    local base = first + item * 5
-    local s, t, amount, id = tonumber(args[base]), tonumber(args[base + 1]), tonumber(args[base + 2]), args[base + 4]
-    table.insert(entries[s], entry(id, 'o', ms, -amount, ids[t], after[item * 2 + 1]))
-    table.insert(entries[t], entry(id, 'i', ms, amount, ids[s], after[item * 2 + 2]))
-    events[item + 1] = transfer_event(id, ids[s], ids[t], amount, after[item * 2 + 1], after[item * 2 + 2])
+  for index, item in ipairs(items) do
+    local s, t, id = item[1], item[2], item[5]
+    local amount = args[4 + n + (index - 1) * 5 + 2] -- the amount's canonical text
+    local from_text, to_text = int_text(after[2 * index - 1]), int_text(after[2 * index])
+    local out, into = entries[s], entries[t]
+    out[#out + 1] = id .. '|o|' .. ms .. '|-' .. amount .. '|' .. ids[t] .. '|' .. from_text
+    into[#into + 1] = id .. '|i|' .. ms .. '|' .. amount .. '|' .. ids[s] .. '|' .. to_text
+    events[index] = transfer_event(id, ids[s], ids[t], amount, from_text, to_text)
   end
   -- Writes: one LPUSH per account (its entries in order), then one exact HINCRBY per changed account.
-  for i = 1, n do push(keys[n + i], cap, entries[i]) end
   for i = 1, n do
-    if balances[i] ~= accounts[i].balance then redis.call('HINCRBY', keys[i], 'b', balances[i] - accounts[i].balance) end
+    if used[i] then push(keys[n + i], cap, i == first, unpack(entries[i])) end
+  end
+  for i = 1, n do
+    if balances[i] ~= opening[i] then redis.call('HINCRBY', keys[i], 'b', int_text(balances[i] - opening[i])) end
   end
   append_event(keys[2 * n + 1], args[3], 'transfer.batch_completed', '{"transfers":[' .. table.concat(events, ',') .. ']}')
   after[#after + 1] = ms
@@ -334,8 +319,8 @@ end
 redis.register_function{ function_name = 'accounts_version', callback = version, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'accounts_get', callback = get, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'accounts_history', callback = history, flags = { 'no-writes' } }
-redis.register_function('accounts_open', idempotent(open))
-redis.register_function('accounts_deposit', idempotent(deposit))
-redis.register_function('accounts_withdraw', idempotent(withdraw))
-redis.register_function('accounts_transfer', idempotent(transfer))
-redis.register_function('accounts_transfer_batch', idempotent(transfer_batch))
+redis.register_function('accounts_open', idempotent(open, open_args))
+redis.register_function('accounts_deposit', idempotent(movement('d', 'account.deposited'), movement_args))
+redis.register_function('accounts_withdraw', idempotent(movement('w', 'account.withdrawn'), movement_args))
+redis.register_function('accounts_transfer', idempotent(transfer, transfer_args))
+redis.register_function('accounts_transfer_batch', idempotent(transfer_batch, batch_args))

@@ -15,86 +15,25 @@
   Rule: every read and check — every condition, and every update's type and value against the effects of the
   updates before it (a shadow of each key) — runs before the first write, because Redis never rolls back.
   src/kv/kv-rules.ts (planTransaction) is the same planner in TypeScript; the contract suite keeps them identical.
+  Before all that, KEYS and ARGV are validated (INVALID_ARGUMENT, lua/include/args.lua): the request's shape as
+  src/kv/kv-rules.ts checkTransaction allows it.
+  Assembled at load time with the prelude below (libs/redis-atomic/src/redis/lua-source.ts); the version is a
+  hash of the assembled source.
 ]]
 
-local LIBRARY_VERSION = '2'
-local MAX_SAFE = 9007199254740991
+local LIBRARY_VERSION = '{{version}}'
+local MAX_CONDITIONS, MAX_UPDATES, MAX_VALUE_BYTES = 32, 32, 4096 -- as src/kv/kv-rules.ts
+local MAX_EXPIRE_SECONDS = 315360000
 
--- `CODE {json}`. Numbers are written with %d: cjson keeps only 14 significant digits.
-local function encode(details)
-  local parts = {}
-  for key, value in pairs(details) do
-    local encoded = type(value) == 'number' and string.format('%d', value) or cjson.encode(value)
-    parts[#parts + 1] = cjson.encode(key) .. ':' .. encoded
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
-
-local function fail(code, details)
-  return redis.error_reply(code .. ' ' .. encode(details))
-end
-
--- An integer written the canonical way ('0' or -?[1-9][0-9]*) within ±MAX_SAFE; nil otherwise.
-local function safe_integer(text)
-  if not text or #text > 17 or not (text == '0' or string.match(text, '^%-?[1-9]%d*$')) then return nil end
-  local n = tonumber(text)
-  if n > MAX_SAFE or n < -MAX_SAFE then return nil end
-  return n
-end
-
---[[ Idempotency (the same wrapper as lua/accounts.lua's and lua/orders.lua's: keep them identical) —
-  every write function takes two leading ARGV and an optional trailing KEY:
-  ARGV[1] request fingerprint ('' = no idempotency key)   ARGV[2] record TTL in seconds
-  KEYS[last] the record (only with a fingerprint; same hash tag as the operation's keys)
-  A record with this fingerprint: its outcome is replayed and nothing else runs; with another fingerprint:
-  IDEMPOTENCY_KEY_MISMATCH. Otherwise the operation runs and its outcome — success or business failure — is
-  stored in the same atomic step:  <fingerprint>|o|<reply values joined by ','>  or  <fingerprint>|e|<error>
-  Reply of every write function: { replayed (0 or 1), <the operation's reply…> }; a replayed error carries
-  "replayed":1 in its details. The header of each function below lists its ARGV after these two. ]]
-local function replay(record, fingerprint)
-  local stored, kind, payload = string.match(record, '^([^|]*)|(%a)|(.*)$')
-  if stored ~= fingerprint then
-    return fail('IDEMPOTENCY_KEY_MISMATCH', { message = 'this Idempotency-Key was used with a different request' })
-  end
-  if kind == 'e' then return redis.error_reply((string.gsub(payload, ' {', ' {"replayed":1,', 1))) end
-  local reply = { 1 }
-  for value in string.gmatch(payload, '[^,]+') do reply[#reply + 1] = value end
-  return reply
-end
-
-local function outcome(reply)
-  if reply.err then return 'e|' .. reply.err end
-  local values = {}
-  for i, value in ipairs(reply) do values[i] = type(value) == 'number' and string.format('%d', value) or value end
-  return 'o|' .. table.concat(values, ',')
-end
-
-local function idempotent(operation)
-  return function(keys, args)
-    local fingerprint, own_keys, own_args = args[1], keys, {}
-    for i = 3, #args do own_args[i - 2] = args[i] end
-    if fingerprint == '' then
-      local reply = operation(own_keys, own_args)
-      if reply.err then return reply end
-      table.insert(reply, 1, 0)
-      return reply
-    end
-    local record_key = keys[#keys]
-    local record = redis.call('GET', record_key)
-    if record then return replay(record, fingerprint) end
-    own_keys = {}
-    for i = 1, #keys - 1 do own_keys[i] = keys[i] end
-    local reply = operation(own_keys, own_args) -- a raised error (STORE_CORRUPTED) wrote nothing and is not stored
-    redis.call('SET', record_key, fingerprint .. '|' .. outcome(reply), 'EX', args[2])
-    if reply.err then return reply end
-    table.insert(reply, 1, 0)
-    return reply
-  end
-end
+--- @include core
+--- @include args
+--- @include idempotency
 
 --[[ kv_version  (no-writes)
-  Reply: the library version string; the loader compares it with this file. ]]
-local function version()
+  Reply: the library version (a hash of the assembled source); the loader compares it with its own build. ]]
+local function version(keys, args)
+  if #keys > 0 then invalid('KEYS', 'none here') end
+  arity(args, 0)
   return LIBRARY_VERSION
 end
 
@@ -233,12 +172,78 @@ local function check_updates(keys, shadows, updates)
   return nil
 end
 
+-- The request's shape (ARGV[1] and ARGV[2] decoded), as src/kv/kv-rules.ts checkTransaction lets it through.
+local CONDITION_OPS = { exists = 'none', absent = 'none', eq = 'text', ne = 'text', gt = 'integer', gte = 'integer',
+  lt = 'integer', lte = 'integer' }
+local UPDATE_OPS = { set = { value = 'text' }, incrby = { by = 'integer' }, del = {}, expire = { seconds = 'seconds' },
+  hset = { field = 'id', value = 'text' }, hincrby = { field = 'id', by = 'integer' }, hdel = { field = 'id' } }
+
+local function json_list(text, name, min, max)
+  local ok, list = pcall(cjson.decode, text)
+  if not ok or type(list) ~= 'table' then invalid(name, 'a JSON array') end
+  local count = 0
+  for _ in pairs(list) do count = count + 1 end
+  if count ~= #list or count < min or count > max then invalid(name, 'a JSON array of ' .. min .. ' to ' .. max .. ' items') end
+  return list
+end
+
+local function item_value(item, property, kind, name)
+  local value = item[property]
+  if kind == 'text' then
+    if type(value) ~= 'string' or #value > MAX_VALUE_BYTES then invalid(name, 'a string of at most 4096 bytes') end
+  elseif kind == 'integer' then int_arg(value, name, -MAX_SAFE, MAX_SAFE)
+  elseif kind == 'seconds' then int_arg(value, name, 1, MAX_EXPIRE_SECONDS)
+  else id_arg(value, name) end
+end
+
+-- Every item: an object of exactly the allowed properties, k into the entry KEYS, an allowlisted key name.
+local function item_ok(item, entries, allowed, name)
+  if type(item) ~= 'table' then invalid(name, 'an object') end
+  for property in pairs(item) do
+    if property ~= 'k' and property ~= 'key' and property ~= 'op' and not allowed[property] then
+      invalid(name, 'an object without ' .. tostring(property))
+    end
+  end
+  if type(item.k) ~= 'number' or item.k < 1 or item.k > entries or item.k ~= math.floor(item.k) then
+    invalid(name .. '.k', 'an index into the entry KEYS')
+  end
+  id_arg(item.key, name .. '.key')
+end
+
+local function transaction_args(keys, args)
+  keys_ok(keys)
+  arity(args, 4)
+  local entries = #keys - 1
+  if entries < 1 then invalid('KEYS', 'the entries and the event log') end
+  local conditions = json_list(args[1], 'conditions', 0, MAX_CONDITIONS)
+  local updates = json_list(args[2], 'updates', 1, MAX_UPDATES)
+  for i, c in ipairs(conditions) do
+    local name = 'conditions[' .. (i - 1) .. ']'
+    local kind = CONDITION_OPS[c.op]
+    if type(c) ~= 'table' or not kind then invalid(name .. '.op', 'a condition op') end
+    item_ok(c, entries, { field = true, value = kind ~= 'none' }, name)
+    if c.field ~= nil then id_arg(c.field, name .. '.field') end
+    if kind ~= 'none' then item_value(c, 'value', kind, name .. '.value') end
+  end
+  for i, u in ipairs(updates) do
+    local name = 'updates[' .. (i - 1) .. ']'
+    local allowed = type(u) == 'table' and UPDATE_OPS[u.op]
+    if not allowed then invalid(name .. '.op', 'an update op') end
+    item_ok(u, entries, allowed, name)
+    for property, kind in pairs(allowed) do item_value(u, property, kind, name .. '.' .. property) end
+  end
+  local ok, data = pcall(cjson.decode, args[3])
+  if not ok or type(data) ~= 'table' then invalid('event data', 'a JSON object') end
+  int_arg(args[4], 'events maxlen', 1, MAX_SAFE)
+  return conditions, updates
+end
+
 --[[ kv_update_if_conditions_met   (the seed's update_if_conditions_met, with typed replies)
   KEYS[1..n] the entries the request names, each once, in order of first appearance   KEYS[n+1] events
-  ARGV[1] conditions: JSON [{ k (index into KEYS), key (logical name), field?, op, value? (text) }, …]
-  ARGV[2] updates:    JSON [{ k, key, op, field?, value? (text), by? (integer text), seconds? (integer text) }, …]
+  ARGV[1] conditions: JSON [{ k (index into KEYS), key (logical name), field?, op, value? (text) }, …] (0 to 32)
+  ARGV[2] updates:    JSON [{ k, key, op, field?, value? (text), by? (integer text), seconds? (integer text) }, …] (1 to 32)
   ARGV[3] the event's data (JSON built by the caller from the validated request: { updates = [{ key, op, field?,
-          value?, by?, seconds? }] }, integers as JSON numbers)   ARGV[4] events maxlen
+          value?, by?, seconds? }] }, integers as JSON numbers)   ARGV[4] events maxlen (>= 1)
   Reply: { number of updates applied }  (write functions: see Idempotency above)
     — or CONDITION_FAILED {index, key, field?, op}: the first condition (0-based) that does not hold;
       WRONG_TYPE {in, index, key, field?, type}: a condition or update on a key of the other kind;
@@ -246,16 +251,12 @@ end
       INTEGER_OVERFLOW {in, index, key, field?}: an increment leaving the safe-integer range.
   Conditions see the state before the transaction; each update sees the effects of the previous ones.
   set overwrites any type (as SET does), del deletes any type, expire works on any key (no-op when absent). ]]
-local function update_if_conditions_met(keys, args)
-  local conditions, updates = cjson.decode(args[1]), cjson.decode(args[2])
+local function update_if_conditions_met(keys, args, conditions, updates)
   local shadows = {}
   local failed = check_conditions(keys, shadows, conditions) or check_updates(keys, shadows, updates)
   if failed then return failed end
   local events = keys[#keys]
-  local events_type = redis.call('TYPE', events).ok
-  if events_type ~= 'stream' and events_type ~= 'none' then -- raised: no outcome to record; before any write
-    error({ err = 'STORE_CORRUPTED ' .. encode({ message = 'event log is not a stream', key = events }) })
-  end
+  check_type(events, 'stream', 'event log is not a stream') -- raised: no outcome to record; before any write
   -- All checked: from here on nothing can fail (types and integers are known), so every write is applied.
   for _, u in ipairs(updates) do
     local key = keys[u.k]
@@ -267,16 +268,19 @@ local function update_if_conditions_met(keys, args)
     elseif u.op == 'hdel' then redis.call('HDEL', key, u.field)
     else redis.call('EXPIRE', key, u.seconds) end
   end
-  redis.call('XADD', events, 'MAXLEN', '~', args[4], '*', 'type', 'kv.transaction', 'data', args[3])
+  append_event(events, args[4], 'kv.transaction', args[3])
   return { #updates }
 end
 
 --[[ kv_get  (no-writes)
   KEYS[1] the entry
-  ARGV[1] its logical name (for error details)
+  ARGV[1] its logical name (for error details; an id)
   Reply: { 'string', value, pttl } or { 'hash', { field, value, … }, pttl }   (pttl -1 = no TTL)
     — or KEY_NOT_FOUND {key}; WRONG_TYPE {key, type} for a type this store never writes ]]
 local function get(keys, args)
+  keys_ok(keys, 1)
+  arity(args, 1)
+  id_arg(args[1], 'key name')
   local kind = redis.call('TYPE', keys[1]).ok
   if kind == 'none' then return fail('KEY_NOT_FOUND', { message = 'key not found', key = args[1] }) end
   local value
@@ -288,4 +292,4 @@ end
 
 redis.register_function{ function_name = 'kv_version', callback = version, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'kv_get', callback = get, flags = { 'no-writes' } }
-redis.register_function('kv_update_if_conditions_met', idempotent(update_if_conditions_met))
+redis.register_function('kv_update_if_conditions_met', idempotent(update_if_conditions_met, transaction_args))

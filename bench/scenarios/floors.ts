@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Redis from 'ioredis';
+import { assembleLibrary } from '@kernel/redis';
 import { BenchContext, loadOptions } from '../lib/context';
 import {
   accountIds, accountKeys, BALANCE, benchLedger, loadBenchLibrary, populate, randomPair, randomTransfer, writeArgvPrefix,
@@ -22,7 +23,7 @@ const SCENARIO = 'floors';
 const run = promisify(execFile);
 
 export async function floors(ctx: BenchContext): Promise<void> {
-  await ctx.admin.call('FUNCTION', 'LOAD', 'REPLACE', readFileSync(join(ctx.root, 'lua', 'accounts.lua'), 'utf8'));
+  await ctx.admin.call('FUNCTION', 'LOAD', 'REPLACE', assembleLibrary('accounts', join(ctx.root, 'lua')).source);
   await loadBenchLibrary(ctx.admin);
   const prefix = await writeArgvPrefix(ctx.admin);
   await portVsBare(ctx, prefix);
@@ -194,14 +195,13 @@ async function serverTimeLadder(ctx: BenchContext, prefix: readonly (string | nu
   }
 }
 
-const libraryVersion = (ctx: BenchContext) =>
-  /LIBRARY_VERSION = '([^']+)'/.exec(readFileSync(join(ctx.root, 'lua', 'accounts.lua'), 'utf8'))?.[1] ?? '?';
+const libraryVersion = (ctx: BenchContext) => assembleLibrary('accounts', join(ctx.root, 'lua')).version;
 
-/** Helpers minimal.lua copies verbatim from lua/accounts.lua; a difference makes the ladder suspect. */
-const MIRRORED = ['safe_integer', 'now_ms', 'entry', 'push'];
+/** Helpers minimal.lua copies verbatim from the assembled lua/accounts.lua; a difference makes the ladder suspect. */
+const MIRRORED = ['safe_integer', 'now_ms'];
 
 function mirrorCheck(ctx: BenchContext): void {
-  const ours = readFileSync(join(ctx.root, 'lua', 'accounts.lua'), 'utf8');
+  const ours = assembleLibrary('accounts', join(ctx.root, 'lua')).source;
   const bench = readFileSync(join(__dirname, '..', 'minimal.lua'), 'utf8');
   const body = (text: string, name: string) => new RegExp(`\\nlocal function ${name}\\([^]*?\\nend\\n`).exec(text)?.[0];
   const differ = MIRRORED.filter((name) => !body(ours, name) || body(ours, name) !== body(bench, name));
@@ -237,12 +237,14 @@ const costs = (r: ServerLoadResult) =>
 async function redisBenchmark(ctx: BenchContext, prefix: readonly (string | number)[]): Promise<void> {
   // redis-benchmark replaces each __rand_int__ independently with a 12-digit number below -r, so accounts
   // are named that way; source, target and history keys are drawn independently (the server does the same work).
+  // Sources are a…, targets b… : the functions refuse a call naming one key twice (INVALID_ARGUMENT).
   const ledger = 'rb';
-  await populate(ctx.admin, ledger, Array.from({ length: 10_000 }, (_, i) => String(i).padStart(12, '0')));
-  const key = (kind: string) => `ra:{${ledger}}:${kind}:__rand_int__`;
+  const numbers = Array.from({ length: 10_000 }, (_, i) => String(i).padStart(12, '0'));
+  await populate(ctx.admin, ledger, [...numbers.map((n) => `a${n}`), ...numbers.map((n) => `b${n}`)]);
+  const key = (kind: string, side: 'a' | 'b') => `ra:{${ledger}}:${kind}:${side}__rand_int__`;
   const requests = ctx.quick ? 100_000 : 300_000;
   const args = ['-h', '127.0.0.1', '-p', String(ctx.server.port), '-c', '16', '-P', '16', '-n', String(requests), '-r', '10000', '--csv',
-    'FCALL', 'accounts_transfer', '5', key('acct'), key('acct'), key('hist'), key('hist'), `ra:{${ledger}}:events`, ...prefix.map(String),
+    'FCALL', 'accounts_transfer', '5', key('acct', 'a'), key('acct', 'b'), key('hist', 'a'), key('hist', 'b'), `ra:{${ledger}}:events`, ...prefix.map(String),
     '1', '', 'rb-transfer', String(HISTORY_CAP), 'src', 'dst', String(EVENTS_CAP)];
   await ctx.admin.config('RESETSTAT');
   const cpu0 = await serverCpuSec(ctx.admin);

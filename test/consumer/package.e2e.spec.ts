@@ -55,7 +55,8 @@ afterAll(() => {
 describe('npm pack', () => {
   it('ships the build, its declarations, the Lua libraries and the README — no TypeScript sources, tests or bench', () => {
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/src/index.js', 'dist/src/index.d.ts',
-      'dist/src/cli.js', 'dist/libs/redis-atomic/src/testing/index.js', 'lua/accounts.lua', 'lua/orders.lua']));
+      'dist/src/cli.js', 'dist/libs/redis-atomic/src/testing/index.js', 'lua/accounts.lua', 'lua/orders.lua', 'lua/include/core.lua',
+      'dist/functions/accounts.lua', 'dist/functions/versions.json']));
     const stray = files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || /^(test|bench|src|libs)\//.test(f) ||
       f.endsWith('.map') || f.includes('.spec.'));
     expect(stray).toEqual([]);

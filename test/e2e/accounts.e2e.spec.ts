@@ -6,21 +6,20 @@
  * Every 4xx is also checked for side effects: the whole keyspace is identical before and after, and a
  * validation failure must not send Redis a single command (INFO commandstats total calls).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type Redis from 'ioredis';
 import { REDIS_CLIENT } from '@kernel/nest';
 import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
 import type { AtomicStrategy } from '@kernel/core';
+import { assembleLibrary } from '@kernel/redis';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const MAX_BATCH = 3;
 const LEDGER = 'e2e';
-const LIBRARY_VERSION = /LIBRARY_VERSION\s*=\s*'([^']+)'/.exec(
-  readFileSync(join(__dirname, '..', '..', 'lua', 'accounts.lua'), 'utf8'))![1];
+const LIBRARY_VERSION = assembleLibrary('accounts', join(__dirname, '..', '..', 'lua')).version;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -7,20 +7,19 @@
  * shows them (every strategy) are identical before and after, and a validation failure must not send Redis a
  * single command (INFO commandstats total calls).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type Redis from 'ioredis';
 import type { AtomicStrategy } from '@kernel/core';
 import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
+import { assembleLibrary } from '@kernel/redis';
 import { createApp } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const SHOP = 'e2e-shop';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const versionOf = (library: string) =>
-  /LIBRARY_VERSION\s*=\s*'([^']+)'/.exec(readFileSync(join(__dirname, '..', '..', 'lua', `${library}.lua`), 'utf8'))![1];
+const versionOf = (library: string) => assembleLibrary(library, join(__dirname, '..', '..', 'lua')).version;
 
 interface Req {
   method: 'GET' | 'POST' | 'PUT';

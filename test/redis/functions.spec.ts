@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { AtomicError, decodeRedisError } from '@kernel/core';
 import { connectRedis, findLuaDir, FunctionLibrary } from '@kernel/redis';
 import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
+import { assembleLibrary } from '@kernel/redis';
 import type { Transfer } from '../../src/accounts/accounts.port';
 import {
   atomicRejection, commandCalls, REDIS_STRATEGIES, rejectionOf, waitFor, wireLedger, Wired,
@@ -51,8 +51,8 @@ describe('FunctionLibrary loading', () => {
     const client = await connectRedis({ url: server.url });
     try {
       const library = FunctionLibrary.fromFile(client, 'accounts');
-      const declared = /LIBRARY_VERSION\s*=\s*'([^']+)'/.exec(readFileSync(join(findLuaDir(), 'accounts.lua'), 'utf8'))![1];
-      expect(library.version).toBe(declared);
+      expect(library.version).toBe(assembleLibrary('accounts', findLuaDir()).version);
+      expect(library.version).toMatch(/^[0-9a-f]{16}$/);
 
       expect(await admin.call('FUNCTION', 'LIST')).toEqual([]);
       expect(await library.loadedVersion()).toBeNull();
@@ -253,8 +253,8 @@ describe('Lua business errors decode to AtomicError with code and details', () =
     const { ledger } = await wire('functions');
     await ledger.open({ id: 'alice', balance: 10, minBalance: -5 });
     await ledger.open({ id: 'bob', balance: 0 });
-    const raw = (await rejectionOf(admin.call('FCALL', 'accounts_transfer', 4, ACCT('alice'), ACCT('bob'), HIST('alice'),
-      HIST('bob'), '', 0, 100, '', 't1', 1000, 'alice', 'bob'))) as Error; // no idempotency key: '' and 0 first
+    const raw = (await rejectionOf(admin.call('FCALL', 'accounts_transfer', 5, ACCT('alice'), ACCT('bob'), HIST('alice'),
+      HIST('bob'), 'ra:{main}:events', '', 0, 100, '', 't1', 1000, 'alice', 'bob', 1000))) as Error; // no idempotency key: '' and 0 first
     expect(raw.message).toMatch(/^INSUFFICIENT_FUNDS \{/);
     const decoded = decodeRedisError(raw) as AtomicError;
     expect(decoded).toBeInstanceOf(AtomicError);

@@ -92,19 +92,6 @@ describe('kv functions adapter', () => {
   });
 });
 
-describe('lua/kv.lua', () => {
-  const source = (library: string) => readFileSync(join(__dirname, '..', '..', 'lua', `${library}.lua`), 'utf8');
-  const wrapper = (library: string) =>
-    /\nlocal function replay\(record, fingerprint\)\n[\s\S]*?\nlocal function idempotent\(operation\)\n[\s\S]*?\n {2}end\nend\n/.exec(source(library))?.[0];
-
-  it('carries the same idempotency wrapper as lua/accounts.lua, around its only writing function', () => {
-    expect(wrapper('kv')).toBeDefined();
-    expect(wrapper('kv')).toBe(wrapper('accounts'));
-    const writers = [...source('kv').matchAll(/^redis\.register_function\('(\w+)', (.*)\)$/gm)].map((m) => [m[1], m[2]]);
-    expect(writers).toEqual([['kv_update_if_conditions_met', 'idempotent(update_if_conditions_met)']]);
-  });
-});
-
 describe.each(['functions', 'transactions'] as const)('kv %s adapter: an event log of the wrong type', (strategy) => {
   let fixture: KvFixture;
   beforeEach(async () => (fixture = await kvFixture(strategy, server)));

@@ -76,12 +76,12 @@ describe('what is no outcome leaves no record (lua/orders.lua raises it)', () =>
   it('a keyed claim of an empty queue raises QUEUE_EMPTY, a stale candidate CLAIM_MOVED: nothing written, no record', async () => {
     const k = fixture.keys!;
     const { record, args } = keyed('claim', ['claimNext']);
-    await expect(fixture.client!.call('FCALL', 'orders_claim', 3, k.pending(), k.processing(), record, ...args, ''))
+    await expect(fixture.client!.call('FCALL', 'orders_claim', 4, k.pending(), k.processing(), k.events, record, ...args, '', 1000))
       .rejects.toThrow(/^QUEUE_EMPTY /);
     await fixture.inventory.setStock('p1', 5);
     await fixture.orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 1, 1)] });
     const before = await fixture.rawSnapshot!();
-    await expect(fixture.client!.call('FCALL', 'orders_claim', 3, k.pending(), k.processing(), record, ...args, ''))
+    await expect(fixture.client!.call('FCALL', 'orders_claim', 4, k.pending(), k.processing(), k.events, record, ...args, '', 1000))
       .rejects.toThrow(/^CLAIM_MOVED .*"oldest":"o1"/);
     expect(await fixture.rawSnapshot!()).toEqual(before);
     expect(await records()).toEqual([]);
@@ -93,7 +93,8 @@ describe('what is no outcome leaves no record (lua/orders.lua raises it)', () =>
     await fixture.orders.place({ id: 'o1', userId: 'u1', items: [line('p1', 1, 1)] });
     const { record, args } = keyed('cancel', ['cancel', 'o1']);
     const before = await fixture.rawSnapshot!();
-    await expect(fixture.client!.call('FCALL', 'orders_cancel', 5, k.stock(), k.order('o1'), k.order('o1'), k.pending(), record, ...args, 'o1', ''))
+    await expect(fixture.client!.call('FCALL', 'orders_cancel', 6, k.stock(), k.order('o1'), k.order('o1'), k.pending(), k.events,
+      record, ...args, 'o1', '', 1000))
       .rejects.toThrow(/^ORDER_LOOKUP_STALE /);
     expect(await fixture.rawSnapshot!()).toEqual(before);
   });

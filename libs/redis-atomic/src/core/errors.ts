@@ -26,6 +26,8 @@ export const KernelErrorCode = {
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
   /** The operation may or may not have been applied (reply lost, timeout after sending). */
   OUTCOME_UNKNOWN: 'OUTCOME_UNKNOWN',
+  /** A Lua function was called directly with malformed KEYS/ARGV (the ports never send those); nothing written. */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   /** Stored data is not in the shape our code writes; refused before any write. */
   STORE_CORRUPTED: 'STORE_CORRUPTED',
 } as const;

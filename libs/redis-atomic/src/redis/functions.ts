@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Redis from 'ioredis';
 import { decodeRedisError } from '../core/errors';
+import { assembleLibrary } from './lua-source';
 
 type Arg = string | number;
 
@@ -11,7 +12,8 @@ type Arg = string | number;
  * safe: a function that was not found did not run.
  *
  * Each library declares `local LIBRARY_VERSION = '…'` and registers a no-writes `<name>_version` function
- * returning it, so the loader can tell which version the server holds.
+ * returning it, so the loader can tell which version the server holds. `fromFile` assembles the body with its
+ * prelude (redis/lua-source.ts): the version is then a hash of the assembled source.
  */
 export class FunctionLibrary {
   readonly version: string;
@@ -31,7 +33,7 @@ export class FunctionLibrary {
   }
 
   static fromFile(client: Redis, name: string, luaDir = findLuaDir()): FunctionLibrary {
-    return new FunctionLibrary(client, name, readFileSync(join(luaDir, `${name}.lua`), 'utf8'));
+    return new FunctionLibrary(client, name, assembleLibrary(name, luaDir).source);
   }
 
   /** Loads (or replaces) the library and checks the server now reports this version. */
@@ -55,7 +57,7 @@ export class FunctionLibrary {
     const loaded = await this.loadedVersion();
     if (loaded !== this.version) {
       throw new Error(`Lua library ${this.name}: the server holds version ${loaded ?? 'none'}, this build needs ` +
-        `${this.version}; load it with: redis-cli -x FUNCTION LOAD REPLACE < lua/${this.name}.lua`);
+        `${this.version}; load it with: npm run lua:bundle && redis-cli -x FUNCTION LOAD REPLACE < dist/functions/${this.name}.lua`);
     }
   }
 

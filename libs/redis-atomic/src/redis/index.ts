@@ -5,3 +5,4 @@ export * from './functions';
 export * from './idempotent-steps';
 export * from './key-locks';
 export * from './transactions';
+export * from './lua-source';
