@@ -1,6 +1,7 @@
 import { applyDecorators, ArgumentMetadata, createParamDecorator, ExecutionContext, ValidationError, ValidationPipe } from '@nestjs/common';
 import { IsInt, Max, Min, ValidateIf } from 'class-validator';
 import { validationFailed } from '../../core/errors';
+import { fastCheck } from './fast-validation';
 
 /**
  * class-validator's whitelist looks fields up in a plain object, so a field named like an Object.prototype member
@@ -11,10 +12,16 @@ class StrictValidationPipe extends ValidationPipe {
     if (metadata.type === 'body' || metadata.type === 'custom') {
       const field = prototypeNamedField(value);
       if (field) throw validationFailed(`property ${field} should not exist`, { errors: [`property ${field} should not exist`] });
+      // A certainly-valid body skips class-transformer and class-validator (handlers get the plain object).
+      const check = metadata.metatype && !BUILT_IN.has(metadata.metatype) ? fastCheck(metadata.metatype) : undefined;
+      if (check?.(value)) return value;
     }
     return super.transform(value, metadata);
   }
 }
+
+/** Types ValidationPipe never validates (a body declared `unknown` or `object`). */
+const BUILT_IN = new Set<unknown>([String, Boolean, Number, Array, Object, Buffer, Date]);
 
 /** Bodies nest a few levels at most; deeper ones are refused before anything walks them recursively. */
 const MAX_BODY_DEPTH = 32;
