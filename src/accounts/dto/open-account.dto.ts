@@ -1,15 +1,16 @@
-import { Matches } from 'class-validator';
-import { ID_PATTERN } from '@kernel/core';
-import { MinorUnits, Optional } from '@kernel/nest/http';
+import { AtomicId, MinorUnits, Optional } from '@kernel/nest/http';
 
+/** `balance` must also be >= `minBalance` (checked by the port: 400). */
 export class OpenAccountDto {
-  @Matches(ID_PATTERN)
+  @AtomicId()
   id!: string;
 
+  /** Opening balance in minor units, >= 0 and >= minBalance. Default 0. */
   @Optional()
   @MinorUnits(0)
   balance?: number;
 
+  /** The account's floor: its balance never goes below it (negative = overdraft limit). Default 0. */
   @Optional()
   @MinorUnits()
   minBalance?: number;

@@ -7,6 +7,7 @@ export class SetStockDto {
 }
 
 export class RestockDto {
+  /** > 0; the stock must stay within the safe-integer range (STOCK_LIMIT_EXCEEDED). */
   @MinorUnits(1)
   quantity!: number;
 }
