@@ -39,7 +39,7 @@ export class KvController {
   @ApiAtomicRoute({
     summary: 'A key\'s value (and remaining TTL)',
     responses: [{ status: 200, schema: { oneOf: [schemaRef(KvStringEntryResponse), schemaRef(KvHashEntryResponse)] }, description: 'The value' }],
-    statuses, codes: ['KEY_NOT_FOUND'],
+    statuses, codes: ['KEY_NOT_FOUND', 'WRONG_TYPE'],
   })
   get(@Param('key') key: string) {
     return this.store.get(key);

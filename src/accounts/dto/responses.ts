@@ -22,8 +22,8 @@ export class BalanceResponse {
 @ApiModels(BalanceResponse)
 export class TransferReceiptResponse {
   @ApiField({ type: 'string', format: 'uuid', description: 'The transfer id, also on both history entries' }) id!: string;
-  @ApiField({ ...schemaRef(BalanceResponse), description: 'The source after the debit' }) from!: BalanceResponse;
-  @ApiField({ ...schemaRef(BalanceResponse), description: 'The target after the credit' }) to!: BalanceResponse;
+  @ApiField({ allOf: [schemaRef(BalanceResponse)], description: 'The source after the debit' }) from!: BalanceResponse;
+  @ApiField({ allOf: [schemaRef(BalanceResponse)], description: 'The target after the credit' }) to!: BalanceResponse;
   @ApiField(minorUnits(1)) amount!: number;
   @ApiField(time) at!: string;
 }
