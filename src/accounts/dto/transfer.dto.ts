@@ -5,18 +5,22 @@ import { ApiField, AtomicId, MinorUnits, Optional, schemaRef } from '@kernel/nes
 /** `from` and `to` must differ (checked by the port: 400). */
 export class TransferDto {
   @AtomicId()
+  @ApiField({ example: 'alice' })
   from!: string;
 
   @AtomicId()
+  @ApiField({ example: 'bob' })
   to!: string;
 
   /** > 0, minor units. */
   @MinorUnits(1)
+  @ApiField({ example: 2500 })
   amount!: number;
 
   /** After the debit the source keeps at least max(its own floor, this). */
   @Optional()
   @MinorUnits()
+  @ApiField({ example: 0 })
   minBalance?: number;
 }
 

@@ -5,13 +5,16 @@ import { MAX_LINES } from '../order-rules';
 
 export class OrderLineDto {
   @AtomicId()
+  @ApiField({ example: 'widget' })
   productId!: string;
 
   /** Integer units. */
   @MinorUnits(1)
+  @ApiField({ example: 2 })
   quantity!: number;
 
   @MinorUnits(0)
+  @ApiField({ example: 1250 })
   unitPrice!: number;
 }
 
@@ -21,9 +24,11 @@ export class PlaceOrderDto {
   /** Generated when absent (derived from the Idempotency-Key when there is one). */
   @Optional()
   @AtomicId()
+  @ApiField({ example: 'order-1' })
   id?: string;
 
   @AtomicId()
+  @ApiField({ example: 'user-1' })
   userId!: string;
 
   @IsArray()
