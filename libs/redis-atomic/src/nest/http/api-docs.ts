@@ -120,7 +120,10 @@ export function ApiAtomicRoute<T extends ErrorStatuses>(doc: AtomicRouteDoc<T>):
     if (status === undefined) throw new Error(`ApiAtomicRoute: no status for ${code}`);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
-  const headers = doc.write
+  // What a replay can answer: a stored result, a stored business rejection (the module's codes), or an unreadable
+  // record (STORE_CORRUPTED). Validation failures, the platform's 413/415 and 503s are never stored.
+  const replayable = new Set([...doc.responses.map((r) => r.status), ...(doc.codes ?? []).map((c) => statuses[c]), statuses.STORE_CORRUPTED]);
+  const headersOf = (status: number) => (doc.write && replayable.has(status)
     ? {
       [REPLAYED_HEADER]: {
         description: `\`true\` when this answer replays the outcome first stored under the request's ${IDEMPOTENCY_KEY_HEADER}`,
@@ -128,17 +131,17 @@ export function ApiAtomicRoute<T extends ErrorStatuses>(doc: AtomicRouteDoc<T>):
         schema: { type: 'string', enum: ['true'] },
       },
     }
-    : undefined;
+    : undefined);
   const decorators = [
     swagger.ApiOperation({ summary: doc.summary, description: doc.description }),
     ...doc.responses.map((r) => swagger!.ApiResponse({
-      status: r.status, description: r.description, headers, ...(r.schema ? { schema: r.schema as never } : { type: r.type }),
+      status: r.status, description: r.description, headers: headersOf(r.status), ...(r.schema ? { schema: r.schema as never } : { type: r.type }),
     })),
     ...[...byStatus].sort(([a], [b]) => a - b).map(([status, codes]) => swagger!.ApiResponse({
       status,
       description: codes.map((c) => `\`${c}\``).join(' · '),
       schema: errorSchema(status, codes) as never,
-      headers,
+      headers: headersOf(status),
     })),
   ];
   if (doc.body) decorators.push(swagger.ApiBody({ type: doc.body, required: true }));
