@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiQueryParam, AtomicBody, AtomicHttp } from '@kernel/nest/http';
-import { ACCOUNTS_ERROR_STATUS } from './accounts.errors';
+import { ACCOUNTS_ERROR_DETAILS, ACCOUNTS_ERROR_STATUS } from './accounts.errors';
 import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
 import { AmountDto } from './dto/amount.dto';
 import { OpenAccountDto } from './dto/open-account.dto';
@@ -8,6 +8,7 @@ import { AccountResponse, BalanceResponse, HistoryPageResponse } from './dto/res
 import { MAX_HISTORY_PAGE } from './ledger-rules';
 
 const statuses = ACCOUNTS_ERROR_STATUS;
+const details = ACCOUNTS_ERROR_DETAILS;
 
 /**
  * Ids in paths and the Idempotency-Key header are checked by the port (ValidatedLedger): a bad one is a 400
@@ -23,7 +24,7 @@ export class AccountsController {
   @ApiAtomicRoute({
     summary: 'Open an account', body: OpenAccountDto,
     responses: [{ status: 201, type: AccountResponse, description: 'Opened' }],
-    statuses, codes: ['ACCOUNT_EXISTS'], write: true,
+    statuses, details, codes: ['ACCOUNT_EXISTS'], write: true,
   })
   open(@AtomicBody() body: OpenAccountDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.ledger.open(body, { idempotencyKey });
@@ -34,7 +35,7 @@ export class AccountsController {
   @ApiAtomicRoute({
     summary: 'An account and its balance',
     responses: [{ status: 200, type: AccountResponse, description: 'The account' }],
-    statuses, codes: ['ACCOUNT_NOT_FOUND'],
+    statuses, details, codes: ['ACCOUNT_NOT_FOUND'],
   })
   get(@Param('id') id: string) {
     return this.ledger.get(id);
@@ -46,7 +47,7 @@ export class AccountsController {
   @ApiAtomicRoute({
     summary: 'Deposit into an account', body: AmountDto,
     responses: [{ status: 200, type: BalanceResponse, description: 'The balance after the deposit' }],
-    statuses, codes: ['ACCOUNT_NOT_FOUND', 'BALANCE_LIMIT_EXCEEDED'], write: true,
+    statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'BALANCE_LIMIT_EXCEEDED'], write: true,
   })
   deposit(@Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.ledger.deposit({ id, amount }, { idempotencyKey });
@@ -58,7 +59,7 @@ export class AccountsController {
   @ApiAtomicRoute({
     summary: 'Withdraw from an account (never below its floor)', body: AmountDto,
     responses: [{ status: 200, type: BalanceResponse, description: 'The balance after the withdrawal' }],
-    statuses, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS'], write: true,
+    statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS'], write: true,
   })
   withdraw(@Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.ledger.withdraw({ id, amount }, { idempotencyKey });
@@ -71,7 +72,7 @@ export class AccountsController {
   @ApiAtomicRoute({
     summary: 'An account\'s history, newest first',
     responses: [{ status: 200, type: HistoryPageResponse, description: 'One page' }],
-    statuses, codes: ['ACCOUNT_NOT_FOUND'],
+    statuses, details, codes: ['ACCOUNT_NOT_FOUND'],
   })
   history(@Param('id') id: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string) {
     return this.ledger.history(id, { limit: limit === undefined ? undefined : /^\d{1,4}$/.test(limit) ? Number(limit) : NaN, cursor });

@@ -1,11 +1,12 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiModels, AtomicBody, AtomicHttp, schemaRef } from '@kernel/nest/http';
-import { KV_ERROR_STATUS } from './kv.errors';
+import { KV_ERROR_DETAILS, KV_ERROR_STATUS } from './kv.errors';
 import { KvHashEntryResponse, KvReceiptResponse, KvStringEntryResponse } from './dto/responses';
 import { KvTransactionDto } from './dto/transaction.dto';
 import { ConditionalStore, KV_STORE, KvTransaction } from './kv.port';
 
 const statuses = KV_ERROR_STATUS;
+const details = KV_ERROR_DETAILS;
 
 /**
  * The conditional store over HTTP, inside its own namespace only (every key becomes `…:{<namespace>}:kv:<id>`).
@@ -26,7 +27,7 @@ export class KvController {
     description: 'Everything is checked before the first write: `CONDITION_FAILED` (the first failing condition\'s `index`), ' +
       '`WRONG_TYPE`, `NOT_AN_INTEGER` and `INTEGER_OVERFLOW` (`in`, `index`, `key`, `field`) leave the store unchanged.',
     responses: [{ status: 200, type: KvReceiptResponse, description: 'Every update applied' }],
-    statuses, codes: ['CONDITION_FAILED', 'WRONG_TYPE', 'NOT_AN_INTEGER', 'INTEGER_OVERFLOW'], write: true,
+    statuses, details, codes: ['CONDITION_FAILED', 'WRONG_TYPE', 'NOT_AN_INTEGER', 'INTEGER_OVERFLOW'], write: true,
   })
   transaction(@AtomicBody() body: KvTransactionDto, @Headers('idempotency-key') idempotencyKey?: string) {
     const tx = { updates: body.updates, ...(body.conditions !== undefined && { conditions: body.conditions }) };
@@ -39,7 +40,7 @@ export class KvController {
   @ApiAtomicRoute({
     summary: 'A key\'s value (and remaining TTL)',
     responses: [{ status: 200, schema: { oneOf: [schemaRef(KvStringEntryResponse), schemaRef(KvHashEntryResponse)] }, description: 'The value' }],
-    statuses, codes: ['KEY_NOT_FOUND', 'WRONG_TYPE'],
+    statuses, details, codes: ['KEY_NOT_FOUND', 'WRONG_TYPE'],
   })
   get(@Param('key') key: string) {
     return this.store.get(key);

@@ -109,6 +109,12 @@ describe('OpenAPI document vs the running service (functions strategy)', () => {
     expect(v.problems('GET /accounts/{id}', { ...ok, body: { id: 'a', balance: 1, minBalance: 0, extra: 1 } })).not.toEqual([]);
     expect(v.problems('GET /accounts/{id}', { ...ok, status: 418 })).not.toEqual([]);
     expect(v.problems('GET /accounts/{id}', { ...ok, status: 404, body: { statusCode: 404, code: 'INSUFFICIENT_FUNDS', message: 'x' } })).not.toEqual([]);
+    const notFound = { ...ok, status: 404, body: { statusCode: 404, code: 'ACCOUNT_NOT_FOUND', message: 'x' } };
+    expect(v.problems('GET /accounts/{id}', notFound)).toEqual([]);
+    expect(v.problems('GET /accounts/{id}', { ...notFound, body: { ...notFound.body, undocumented: 1 } })).not.toEqual([]);
+    const refused = { ...ok, status: 422, body: { statusCode: 422, code: 'INSUFFICIENT_FUNDS', message: 'x', balance: 1, floor: 0 } };
+    expect(v.problems('POST /transfers', refused)).toEqual([]);
+    expect(v.problems('POST /transfers', { ...refused, body: { ...refused.body, floor: undefined } })).not.toEqual([]);
     expect(v.problems('GET /accounts/{id}', { ...ok, headers: { ...ok.headers, 'idempotent-replayed': 'true' } })).not.toEqual([]);
     expect(v.problems('POST /transfers', { ...ok, status: 201, body: { id: 'x' }, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'yes' } })).toHaveLength(2);
   });

@@ -150,7 +150,10 @@ export class DocumentedClient {
 export function documentedOutcomes(validator: ResponseValidator, key: string): string[] {
   const responses = validator.operation(key).responses as Record<string, Json>;
   return Object.entries(responses).flatMap(([status, response]) => {
-    const codes: string[] | undefined = response.content?.['application/json']?.schema?.properties?.code?.enum;
-    return Number(status) >= 400 && codes ? codes.map((code) => `${status} ${code}`) : [status];
+    const schema = response.content?.['application/json']?.schema;
+    if (Number(status) < 400) return [status];
+    // an error status: one schema per code (oneOf), or the one code's schema
+    const codes: string[] | undefined = schema?.oneOf ? schema.oneOf.map((s: Json) => s.properties.code.enum[0]) : schema?.properties?.code?.enum;
+    return codes ? codes.map((code) => `${status} ${code}`) : [status];
   });
 }

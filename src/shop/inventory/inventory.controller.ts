@@ -1,12 +1,13 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiQueryParam, AtomicBody, AtomicHttp } from '@kernel/nest/http';
-import { INVENTORY_ERROR_STATUS } from './inventory.errors';
+import { INVENTORY_ERROR_DETAILS, INVENTORY_ERROR_STATUS } from './inventory.errors';
 import { INVENTORY, Inventory } from './inventory.port';
 import { DEFAULT_LOW_STOCK_PAGE, MAX_LOW_STOCK_PAGE, MAX_STOCK } from './inventory-rules';
 import { LowStockResponse, StockLevelResponse } from './dto/responses';
 import { RestockDto, SetStockDto } from './dto/stock.dto';
 
 const statuses = INVENTORY_ERROR_STATUS;
+const details = INVENTORY_ERROR_DETAILS;
 
 /**
  * Ids in paths, the query's numbers and the Idempotency-Key header are checked by the port (ValidatedInventory):
@@ -23,7 +24,7 @@ export class InventoryController {
   @ApiAtomicRoute({
     summary: 'Create a product or overwrite its stock', body: SetStockDto,
     responses: [{ status: 200, type: StockLevelResponse, description: 'The stock now' }],
-    statuses, codes: [], write: true,
+    statuses, details, codes: [], write: true,
   })
   setStock(@Param('productId') productId: string, @AtomicBody() { stock }: SetStockDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.inventory.setStock(productId, stock, { idempotencyKey });
@@ -35,7 +36,7 @@ export class InventoryController {
   @ApiAtomicRoute({
     summary: 'Add stock to an existing product', body: RestockDto,
     responses: [{ status: 200, type: StockLevelResponse, description: 'The stock now' }],
-    statuses, codes: ['PRODUCT_NOT_FOUND', 'STOCK_LIMIT_EXCEEDED'], write: true,
+    statuses, details, codes: ['PRODUCT_NOT_FOUND', 'STOCK_LIMIT_EXCEEDED'], write: true,
   })
   restock(@Param('productId') productId: string, @AtomicBody() { quantity }: RestockDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.inventory.restock(productId, quantity, { idempotencyKey });
@@ -46,7 +47,7 @@ export class InventoryController {
   @ApiAtomicRoute({
     summary: 'A product\'s stock',
     responses: [{ status: 200, type: StockLevelResponse, description: 'The stock' }],
-    statuses, codes: ['PRODUCT_NOT_FOUND'],
+    statuses, details, codes: ['PRODUCT_NOT_FOUND'],
   })
   get(@Param('productId') productId: string) {
     return this.inventory.get(productId);

@@ -1,11 +1,12 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
 import { ApiAtomicRoute, ApiGroup, ApiIdParam, AtomicBody, AtomicHttp, HttpResponse } from '@kernel/nest/http';
-import { ORDERS_ERROR_STATUS } from './orders.errors';
+import { ORDERS_ERROR_DETAILS, ORDERS_ERROR_STATUS } from './orders.errors';
 import { PlaceOrderDto } from './dto/place-order.dto';
 import { OrderResponse, UserOrdersResponse, UserStatsResponse } from './dto/responses';
 import { ORDERS, Orders } from './orders.port';
 
 const statuses = ORDERS_ERROR_STATUS;
+const details = ORDERS_ERROR_DETAILS;
 
 /**
  * Ids in paths and the Idempotency-Key header are checked by the port (ValidatedOrders): a bad one is a 400
@@ -23,7 +24,7 @@ export class OrdersController {
     description: 'One atomic step: every line\'s stock is checked, then taken; the order is written (`pending`), added to ' +
       'the user\'s orders and stats and queued. `OUT_OF_STOCK` names the first short line (`index`, `productId`).',
     responses: [{ status: 201, type: OrderResponse, description: 'Placed (`pending`)' }],
-    statuses, codes: ['ORDER_EXISTS', 'PRODUCT_NOT_FOUND', 'OUT_OF_STOCK', 'STATS_LIMIT_EXCEEDED'], write: true,
+    statuses, details, codes: ['ORDER_EXISTS', 'PRODUCT_NOT_FOUND', 'OUT_OF_STOCK', 'STATS_LIMIT_EXCEEDED'], write: true,
   })
   place(@AtomicBody() body: PlaceOrderDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.orders.place(body, { idempotencyKey });
@@ -42,7 +43,7 @@ export class OrdersController {
       { status: 200, type: OrderResponse, description: 'The claimed order' },
       { status: 204, description: 'Nothing is pending' },
     ],
-    statuses, codes: [], write: true,
+    statuses, details, codes: [], write: true,
   })
   async claim(@Res({ passthrough: true }) reply: HttpResponse, @Headers('idempotency-key') idempotencyKey?: string) {
     const order = await this.orders.claimNext({ idempotencyKey });
@@ -55,7 +56,7 @@ export class OrdersController {
   @ApiAtomicRoute({
     summary: 'An order',
     responses: [{ status: 200, type: OrderResponse, description: 'The order' }],
-    statuses, codes: ['ORDER_NOT_FOUND'],
+    statuses, details, codes: ['ORDER_NOT_FOUND'],
   })
   get(@Param('id') id: string) {
     return this.orders.get(id);
@@ -67,7 +68,7 @@ export class OrdersController {
   @ApiAtomicRoute({
     summary: 'Cancel a pending order (stock given back)',
     responses: [{ status: 200, type: OrderResponse, description: 'Cancelled' }],
-    statuses, codes: ['ORDER_NOT_FOUND', 'ORDER_NOT_CANCELLABLE', 'STOCK_LIMIT_EXCEEDED'], write: true,
+    statuses, details, codes: ['ORDER_NOT_FOUND', 'ORDER_NOT_CANCELLABLE', 'STOCK_LIMIT_EXCEEDED'], write: true,
   })
   cancel(@Param('id') id: string, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.orders.cancel(id, { idempotencyKey });
@@ -79,7 +80,7 @@ export class OrdersController {
   @ApiAtomicRoute({
     summary: 'Complete a claimed (`processing`) order',
     responses: [{ status: 200, type: OrderResponse, description: 'Completed' }],
-    statuses, codes: ['ORDER_NOT_FOUND', 'INVALID_TRANSITION'], write: true,
+    statuses, details, codes: ['ORDER_NOT_FOUND', 'INVALID_TRANSITION'], write: true,
   })
   complete(@Param('id') id: string, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.orders.complete(id, { idempotencyKey });

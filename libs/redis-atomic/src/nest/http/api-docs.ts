@@ -48,19 +48,51 @@ export const ApiIdParam = (name: string, description?: string): MethodDecorator 
 export const ApiQueryParam = (name: string, schema: SchemaDoc, options: { required?: boolean; description?: string } = {}): MethodDecorator =>
   swagger ? swagger.ApiQuery({ name, required: options.required ?? false, description: options.description, schema: schema as never }) : noop;
 
-/** The error body every route answers with (see AtomicErrorFilter): the `code` is what clients branch on. */
-export function errorSchema(status: number, codes: readonly string[]): SchemaDoc {
+/** The details an error code carries beside `statusCode`, `code` and `message` (e.g. INSUFFICIENT_FUNDS: balance, floor). */
+export interface ErrorDetailsDoc {
+  properties?: Readonly<Record<string, SchemaDoc>>;
+  required?: readonly string[];
+}
+export type ErrorDetails = Readonly<Record<string, ErrorDetailsDoc>>;
+
+const integer = (minimum?: number): SchemaDoc => ({ type: 'integer', ...(minimum === undefined ? {} : { minimum }) });
+/** The kernel's and the platform's codes: what each carries (see core/errors.ts, redis/transactions.ts). */
+export const KERNEL_ERROR_DETAILS: ErrorDetails = {
+  VALIDATION_FAILED: {
+    properties: {
+      field: { type: 'string', description: 'The offending field, e.g. `transfers[2].amount`' },
+      index: integer(0),
+      errors: { type: 'array', items: { type: 'string' }, description: 'Every rule the body breaks' },
+    },
+  },
+  CONFLICT: { properties: { attempts: integer(1) } },
+  STORE_CORRUPTED: { properties: { key: { type: 'string' }, command: integer(0) } },
+};
+
+/** A batch item's or an order line's position. */
+export const INDEX_DETAIL: SchemaDoc = { type: 'integer', minimum: 0, description: 'The failing item\'s position' };
+
+function codeSchema(status: number, code: string, details: ErrorDetailsDoc = {}): SchemaDoc {
   return {
     type: 'object',
-    required: ['statusCode', 'code', 'message'],
+    required: ['statusCode', 'code', 'message', ...(details.required ?? [])],
     properties: {
       statusCode: { type: 'integer', enum: [status] },
-      code: { type: 'string', enum: [...codes] },
+      code: { type: 'string', enum: [code] },
       message: { type: 'string' },
+      ...details.properties,
     },
-    // Details of the code (e.g. INSUFFICIENT_FUNDS: account, balance, floor; a batch item's `index`).
-    additionalProperties: true,
+    additionalProperties: false,
   };
+}
+
+/**
+ * The error body every route answers with (see AtomicErrorFilter): `{statusCode, code, message, …details}`, one
+ * schema per code (the `code` is what clients branch on).
+ */
+export function errorSchema(status: number, codes: readonly string[], details: ErrorDetails = {}): SchemaDoc {
+  const schemas = codes.map((code) => codeSchema(status, code, { ...KERNEL_ERROR_DETAILS, ...details }[code]));
+  return schemas.length === 1 ? schemas[0] : { oneOf: schemas };
 }
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
@@ -83,6 +115,8 @@ export interface AtomicRouteDoc<T extends ErrorStatuses> {
   body?: Type<unknown>;
   /** The module's error table (code → status) and the codes of it this route can answer. */
   statuses?: T;
+  /** The details each of the module's codes carries. */
+  details?: ErrorDetails;
   codes?: readonly Extract<keyof T, string>[];
   /**
    * A write (POST/PUT): takes the Idempotency-Key header; every answer may be a replay (`Idempotent-Replayed`);
@@ -140,7 +174,7 @@ export function ApiAtomicRoute<T extends ErrorStatuses>(doc: AtomicRouteDoc<T>):
     ...[...byStatus].sort(([a], [b]) => a - b).map(([status, codes]) => swagger!.ApiResponse({
       status,
       description: codes.map((c) => `\`${c}\``).join(' · '),
-      schema: errorSchema(status, codes) as never,
+      schema: errorSchema(status, codes, doc.details) as never,
       headers: headersOf(status),
     })),
   ];
