@@ -115,6 +115,12 @@ describe('OpenAPI document vs the running service (functions strategy)', () => {
     const refused = { ...ok, status: 422, body: { statusCode: 422, code: 'INSUFFICIENT_FUNDS', message: 'x', balance: 1, floor: 0 } };
     expect(v.problems('POST /transfers', refused)).toEqual([]);
     expect(v.problems('POST /transfers', { ...refused, body: { ...refused.body, floor: undefined } })).not.toEqual([]);
+    // and requests: the body, path, query and header rules
+    expect(v.requestProblems('POST /transfers', { body: { from: 'a', to: 'b', amount: 1 }, headers: { 'Idempotency-Key': 'k' } })).toEqual([]);
+    expect(v.requestProblems('POST /transfers', { body: { from: 'a', to: 'b', amount: 0 } })).not.toEqual([]);
+    expect(v.requestProblems('POST /transfers', { body: { from: 'a', to: 'b', amount: 1 }, headers: { 'idempotency-key': '' } })).not.toEqual([]);
+    expect(v.requestProblems('GET /accounts/{id}/history', { params: { id: 'a' }, query: { limit: '1000' } })).toEqual([]);
+    expect(v.requestProblems('GET /accounts/{id}/history', { params: { id: 'a.b' }, query: { limit: '1001' } })).toHaveLength(2);
     expect(v.problems('GET /accounts/{id}', { ...ok, headers: { ...ok.headers, 'idempotent-replayed': 'true' } })).not.toEqual([]);
     expect(v.problems('POST /transfers', { ...ok, status: 201, body: { id: 'x' }, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'yes' } })).toHaveLength(2);
   });

@@ -33,6 +33,7 @@ export interface CallOptions {
 }
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+const lowerKeys = (o: Record<string, string> | undefined) => Object.fromEntries(Object.entries(o ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
 
 /** `'POST /transfers'` for every operation of the document. */
 export const operationsOf = (doc: OpenApiDocument): string[] =>
@@ -65,6 +66,32 @@ export class ResponseValidator {
       this.compiled.set(cacheKey, validate);
     }
     return validate;
+  }
+
+  /**
+   * Every way a request departs from the document's parameters and body schema (empty when it conforms). Query
+   * and path values arrive as text: a documented integer is checked as the number its digits spell.
+   */
+  requestProblems(key: string, request: { params?: Record<string, string>; query?: Record<string, string>; headers?: Record<string, string>; body?: unknown }): string[] {
+    const operation = this.operation(key);
+    const problems: string[] = [];
+    for (const p of (operation.parameters ?? []) as Json[]) {
+      const source = p.in === 'path' ? request.params : p.in === 'query' ? request.query : p.in === 'header' ? lowerKeys(request.headers) : undefined;
+      const raw = source?.[p.in === 'header' ? p.name.toLowerCase() : p.name];
+      if (raw === undefined) {
+        if (p.required) problems.push(`${key}: ${p.in} parameter ${p.name} is required`);
+        continue;
+      }
+      const value = p.schema?.type === 'integer' && /^-?\d+$/.test(raw) ? Number(raw) : raw;
+      const validate = this.schema(p.schema);
+      if (!validate(value)) problems.push(`${key}: ${p.in} ${p.name}=${JSON.stringify(raw)} — ${this.ajv.errorsText(validate.errors)}`);
+    }
+    const body = operation.requestBody?.content?.['application/json']?.schema;
+    if (body) {
+      const validate = this.schema(body, `${key} request`);
+      if (!validate(request.body)) problems.push(`${key}: body ${JSON.stringify(request.body)?.slice(0, 300)} — ${this.ajv.errorsText(validate.errors)}`);
+    }
+    return problems;
   }
 
   /** Every way the answer departs from the document (empty when it conforms). */
@@ -136,6 +163,10 @@ export class DocumentedClient {
     }
     const answer: Answer = { status: res.statusCode, body, raw: res.body, headers: res.headers };
     this.problems.push(...this.validator.problems(key, answer));
+    // A request the API accepted must be one the document allows (else the document is stricter than the API).
+    if (answer.status < 300 && !options.raw) {
+      for (const problem of this.validator.requestProblems(key, options)) this.problems.push(`accepted, yet not allowed by the document: ${problem}`);
+    }
     const seen = this.seen.get(key) ?? new Set<string>();
     seen.add(answer.status >= 400 && body?.code !== undefined ? `${answer.status} ${body.code}` : String(answer.status));
     this.seen.set(key, seen);
