@@ -23,6 +23,18 @@ export async function createApp(config: AppConfig, options: { logger?: false; ro
   // The modules' routes bring their own validation, error codes and replay header; this filter gives the
   // service's other answers (unknown route, malformed JSON, body too large) the same `{ code }` body.
   app.useGlobalFilters(new AtomicErrorFilter());
+  // Swagger UI at /docs, the OpenAPI document at /docs-json (DOCS_ENABLED=false turns both off).
+  if (config.docs) (await loadOpenApi()).setupOpenApi(app, config);
   app.enableShutdownHooks();
   return app;
+}
+
+/** src/openapi.ts needs @nestjs/swagger: loaded only when the docs are on, with a clear message when it is missing. */
+async function loadOpenApi(): Promise<typeof import('./openapi')> {
+  return import('./openapi').catch((err: unknown) => {
+    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND' && /@nestjs\/swagger/.test(String(err))) {
+      throw new Error('the API docs (/docs) need @nestjs/swagger: npm install @nestjs/swagger, or set DOCS_ENABLED=false');
+    }
+    throw err;
+  });
 }

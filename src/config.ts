@@ -16,6 +16,8 @@ export interface AppConfig {
   idempotencyTtlSeconds: number;
   /** EVENTS_MAXLEN: the cap of each shard's event log (XADD MAXLEN ~, approximate). */
   eventsMaxLen: number;
+  /** DOCS_ENABLED (default true): Swagger UI at /docs and the OpenAPI document at /docs-json. */
+  docs: boolean;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -39,6 +41,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000),
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400),
     eventsMaxLen: integer(env, 'EVENTS_MAXLEN', 100_000),
+    docs: flag(env, 'DOCS_ENABLED', true),
   };
 }
 
@@ -47,4 +50,11 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new Error(`${name} must be a positive integer (got "${raw}")`);
   return Number(raw);
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new Error(`${name} must be true or false (got "${raw}")`);
+  return raw === 'true';
 }

@@ -32,7 +32,7 @@ export const requestOf = {
   batch: (cmds: readonly Transfer[]) => ['batch', ...cmds.map((c) => [c.from, c.to, c.amount, c.minBalance ?? null])],
 };
 
-const MAX_PAGE = 1000;
+export const MAX_HISTORY_PAGE = 1000;
 
 function assertAmount(value: unknown, field: string, { positive = false, min = -Number.MAX_SAFE_INTEGER } = {}): asserts value is number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
@@ -77,8 +77,8 @@ export function checkBatch(cmds: readonly Transfer[], limits: LedgerLimits): voi
 export function checkHistoryQuery(id: string, query: HistoryQuery = {}): Required<Pick<HistoryQuery, 'limit'>> & HistoryQuery {
   assertId(id, 'id');
   const limit = query.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
-    throw validationFailed(`limit must be an integer from 1 to ${MAX_PAGE}`, { field: 'limit' });
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE) {
+    throw validationFailed(`limit must be an integer from 1 to ${MAX_HISTORY_PAGE}`, { field: 'limit' });
   }
   if (query.cursor !== undefined && (typeof query.cursor !== 'string' || !isCursor(query.cursor))) {
     throw validationFailed('cursor must be a `next` value from a previous page', { field: 'cursor' });

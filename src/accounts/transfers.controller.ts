@@ -1,21 +1,38 @@
 import { Controller, Headers, Inject, Post } from '@nestjs/common';
-import { AtomicBody, AtomicHttp } from '@kernel/nest/http';
-import { ACCOUNTS_ERROR_STATUS } from './accounts.errors';
+import { ApiAtomicRoute, ApiGroup, AtomicBody, AtomicHttp } from '@kernel/nest/http';
+import { ACCOUNTS_ERROR_DETAILS, ACCOUNTS_ERROR_STATUS } from './accounts.errors';
 import { isReplayed, markReplayed } from '@kernel/core';
 import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
+import { TransferBatchResponse, TransferReceiptResponse } from './dto/responses';
 import { TransferBatchDto, TransferDto } from './dto/transfer.dto';
 
+const statuses = ACCOUNTS_ERROR_STATUS;
+const details = ACCOUNTS_ERROR_DETAILS;
+
+@ApiGroup('transfers')
 @AtomicHttp(ACCOUNTS_ERROR_STATUS)
 @Controller('transfers')
 export class TransfersController {
   constructor(@Inject(ACCOUNTS_LEDGER) private readonly ledger: AccountsLedger) {}
 
   @Post()
+  @ApiAtomicRoute({
+    summary: 'Transfer between two accounts', body: TransferDto,
+    description: 'One atomic step: the source stays at or above max(its floor, `minBalance`); one history entry per account.',
+    responses: [{ status: 201, type: TransferReceiptResponse, description: 'Transferred' }],
+    statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT_EXCEEDED'], write: true,
+  })
   transfer(@AtomicBody() body: TransferDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.ledger.transfer(body, { idempotencyKey });
   }
 
   @Post('batch')
+  @ApiAtomicRoute({
+    summary: 'Transfers, all or nothing, in order', body: TransferBatchDto,
+    description: 'Later items see earlier ones; a failure names the failing item\'s `index` and nothing is written.',
+    responses: [{ status: 201, type: TransferBatchResponse, description: 'Every transfer applied' }],
+    statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT_EXCEEDED'], write: true,
+  })
   async batch(@AtomicBody() { transfers }: TransferBatchDto, @Headers('idempotency-key') idempotencyKey?: string) {
     const receipts = await this.ledger.transferBatch(transfers, { idempotencyKey });
     const body = { transfers: receipts };

@@ -1,7 +1,8 @@
 import { Controller, Get, Inject, Optional, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type Redis from 'ioredis';
-import { FunctionLibraries, REDIS_CLIENT } from '@kernel/nest';
+import { ApiAtomicRoute, ApiGroup, FunctionLibraries, REDIS_CLIENT } from '@kernel/nest';
+import { HealthResponse } from './health.dto';
 
 export const HEALTH_STRATEGY = Symbol('HEALTH_STRATEGY');
 
@@ -10,6 +11,7 @@ export const HEALTH_STRATEGY = Symbol('HEALTH_STRATEGY');
  * server lost (restart without persistence) is reloaded here, so health turns green again without a restart;
  * a library at another version (another build sharing the server) is reported as not ready, and left alone.
  */
+@ApiGroup('health')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -19,6 +21,15 @@ export class HealthController {
   ) {}
 
   @Get()
+  @ApiAtomicRoute({
+    summary: 'Readiness: Redis answers and every Lua library is loaded at this build\'s version',
+    responses: [
+      { status: 200, type: HealthResponse, description: 'Ready' },
+      { status: 503, type: HealthResponse, description: 'Redis unreachable, or a library missing or at another version' },
+    ],
+    validates: false,
+    store: false,
+  })
   async check(@Res({ passthrough: true }) reply: FastifyReply) {
     if (!this.redis) return { status: 'ok', store: 'memory', strategy: this.strategy };
     try {

@@ -85,6 +85,18 @@ describe('architecture', () => {
     expect(offenders.map(rel)).toEqual([]);
   });
 
+  it('keeps swagger out of ports and rules, and optional: only the service\'s src/openapi.ts imports it', () => {
+    const docs = join(kernel, 'nest', 'http', 'api-docs.ts');
+    const portsAndRules = src.filter((f) => /\.port\.ts$|-rules\.ts$/.test(f));
+    expect(portsAndRules.length).toBeGreaterThan(8);
+    expect(portsAndRules.filter((f) => reaches(f, docs) || reaches(f, '@nestjs/swagger')).map(rel)).toEqual([]);
+    expect(reaches(docs, 'ioredis')).toBe(false);
+    // DTOs and controllers document themselves through the kernel's decorators, which load @nestjs/swagger only
+    // when it is installed: a static import anywhere else would make it a hard dependency of every module.
+    expect(reaches(join(root, 'src', 'accounts', 'dto', 'transfer.dto.ts'), docs)).toBe(true);
+    expect([...src, ...libs].filter((f) => specifiers(f).includes('@nestjs/swagger')).map(rel)).toEqual(['src/openapi.ts']);
+  });
+
   it('keeps port files free of imports', () => {
     const ports = src.filter((f) => f.endsWith('.port.ts'));
     expect(ports.length).toBeGreaterThan(0);

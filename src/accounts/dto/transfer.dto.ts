@@ -1,28 +1,38 @@
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, Matches, ValidateNested } from 'class-validator';
-import { ID_PATTERN } from '@kernel/core';
-import { MinorUnits, Optional } from '@kernel/nest/http';
+import { ArrayMinSize, IsArray, ValidateNested } from 'class-validator';
+import { ApiField, AtomicId, MinorUnits, Optional, schemaRef } from '@kernel/nest/http';
 
+/** `from` and `to` must differ (checked by the port: 400). */
 export class TransferDto {
-  @Matches(ID_PATTERN)
+  @AtomicId()
+  @ApiField({ example: 'alice' })
   from!: string;
 
-  @Matches(ID_PATTERN)
+  @AtomicId()
+  @ApiField({ example: 'bob' })
   to!: string;
 
+  /** > 0, minor units. */
   @MinorUnits(1)
+  @ApiField({ example: 2500 })
   amount!: number;
 
+  /** After the debit the source keeps at least max(its own floor, this). */
   @Optional()
   @MinorUnits()
+  @ApiField({ example: 0 })
   minBalance?: number;
 }
 
-/** The size limit is the module's `maxBatch`, checked by the port. */
+/**
+ * The size limit is the module's `maxBatch` (MAX_BATCH), checked by the port; the service's document states it
+ * as `maxItems` (see src/openapi.ts).
+ */
 export class TransferBatchDto {
   @IsArray()
   @ArrayMinSize(1)
   @ValidateNested({ each: true })
   @Type(() => TransferDto)
+  @ApiField({ type: 'array', items: schemaRef(TransferDto), minItems: 1 })
   transfers!: TransferDto[];
 }

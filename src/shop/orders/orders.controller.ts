@@ -1,19 +1,31 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
-import { AtomicBody, AtomicHttp, HttpResponse } from '@kernel/nest/http';
-import { ORDERS_ERROR_STATUS } from './orders.errors';
+import { ApiAtomicRoute, ApiGroup, ApiIdParam, AtomicBody, AtomicHttp, HttpResponse } from '@kernel/nest/http';
+import { ORDERS_ERROR_DETAILS, ORDERS_ERROR_STATUS } from './orders.errors';
 import { PlaceOrderDto } from './dto/place-order.dto';
+import { OrderResponse, UserOrdersResponse, UserStatsResponse } from './dto/responses';
 import { ORDERS, Orders } from './orders.port';
+
+const statuses = ORDERS_ERROR_STATUS;
+const details = ORDERS_ERROR_DETAILS;
 
 /**
  * Ids in paths and the Idempotency-Key header are checked by the port (ValidatedOrders): a bad one is a 400
  * before Redis is asked. A replayed result keeps its mark, so the answer says `Idempotent-Replayed: true`.
  */
+@ApiGroup('orders')
 @AtomicHttp(ORDERS_ERROR_STATUS)
 @Controller('orders')
 export class OrdersController {
   constructor(@Inject(ORDERS) private readonly orders: Orders) {}
 
   @Post()
+  @ApiAtomicRoute({
+    summary: 'Place an order, taking its stock', body: PlaceOrderDto,
+    description: 'One atomic step: every line\'s stock is checked, then taken; the order is written (`pending`), added to ' +
+      'the user\'s orders and stats and queued. `OUT_OF_STOCK` names the first short line (`index`, `productId`).',
+    responses: [{ status: 201, type: OrderResponse, description: 'Placed (`pending`)' }],
+    statuses, details, codes: ['ORDER_EXISTS', 'PRODUCT_NOT_FOUND', 'OUT_OF_STOCK', 'STATS_LIMIT_EXCEEDED'], write: true,
+  })
   place(@AtomicBody() body: PlaceOrderDto, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.orders.place(body, { idempotencyKey });
   }
@@ -25,6 +37,14 @@ export class OrdersController {
    */
   @Post('claim')
   @HttpCode(200)
+  @ApiAtomicRoute({
+    summary: 'Claim the oldest pending order (`processing`)',
+    responses: [
+      { status: 200, type: OrderResponse, description: 'The claimed order' },
+      { status: 204, description: 'Nothing is pending' },
+    ],
+    statuses, details, codes: [], write: true,
+  })
   async claim(@Res({ passthrough: true }) reply: HttpResponse, @Headers('idempotency-key') idempotencyKey?: string) {
     const order = await this.orders.claimNext({ idempotencyKey });
     if (!order) reply.status(204);
@@ -32,34 +52,63 @@ export class OrdersController {
   }
 
   @Get(':id')
+  @ApiIdParam('id')
+  @ApiAtomicRoute({
+    summary: 'An order',
+    responses: [{ status: 200, type: OrderResponse, description: 'The order' }],
+    statuses, details, codes: ['ORDER_NOT_FOUND'],
+  })
   get(@Param('id') id: string) {
     return this.orders.get(id);
   }
 
   @Post(':id/cancel')
   @HttpCode(200)
+  @ApiIdParam('id')
+  @ApiAtomicRoute({
+    summary: 'Cancel a pending order (stock given back)',
+    responses: [{ status: 200, type: OrderResponse, description: 'Cancelled' }],
+    statuses, details, codes: ['ORDER_NOT_FOUND', 'ORDER_NOT_CANCELLABLE', 'STOCK_LIMIT_EXCEEDED'], write: true,
+  })
   cancel(@Param('id') id: string, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.orders.cancel(id, { idempotencyKey });
   }
 
   @Post(':id/complete')
   @HttpCode(200)
+  @ApiIdParam('id')
+  @ApiAtomicRoute({
+    summary: 'Complete a claimed (`processing`) order',
+    responses: [{ status: 200, type: OrderResponse, description: 'Completed' }],
+    statuses, details, codes: ['ORDER_NOT_FOUND', 'INVALID_TRANSITION'], write: true,
+  })
   complete(@Param('id') id: string, @Headers('idempotency-key') idempotencyKey?: string) {
     return this.orders.complete(id, { idempotencyKey });
   }
 }
 
+@ApiGroup('orders')
 @AtomicHttp(ORDERS_ERROR_STATUS)
 @Controller('users')
 export class UsersController {
   constructor(@Inject(ORDERS) private readonly orders: Orders) {}
 
   @Get(':userId/orders')
+  @ApiIdParam('userId')
+  @ApiAtomicRoute({
+    summary: 'A user\'s orders, oldest first',
+    responses: [{ status: 200, type: UserOrdersResponse, description: 'The orders ([] for an unknown user)' }],
+  })
   async list(@Param('userId') userId: string) {
     return { userId, orders: await this.orders.listByUser(userId) };
   }
 
   @Get(':userId/stats')
+  @ApiIdParam('userId')
+  @ApiAtomicRoute({
+    summary: 'A user\'s order count and spend (non-cancelled orders)',
+    responses: [{ status: 200, type: UserStatsResponse, description: 'The stats (zeros for an unknown user)' }],
+  })
   stats(@Param('userId') userId: string) {
     return this.orders.userStats(userId);
   }

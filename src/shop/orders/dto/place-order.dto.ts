@@ -1,28 +1,34 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, Matches, ValidateNested } from 'class-validator';
-import { ID_PATTERN } from '@kernel/core';
-import { MinorUnits, Optional } from '@kernel/nest/http';
+import { ArrayMaxSize, ArrayMinSize, IsArray, ValidateNested } from 'class-validator';
+import { ApiField, ApiModels, AtomicId, MinorUnits, Optional, schemaRef } from '@kernel/nest/http';
 import { MAX_LINES } from '../order-rules';
 
 export class OrderLineDto {
-  @Matches(ID_PATTERN)
+  @AtomicId()
+  @ApiField({ example: 'widget' })
   productId!: string;
 
   /** Integer units. */
   @MinorUnits(1)
+  @ApiField({ example: 2 })
   quantity!: number;
 
   @MinorUnits(0)
+  @ApiField({ example: 1250 })
   unitPrice!: number;
 }
 
 /** Repeated products and a total past the safe-integer range are refused by the port (400 too). */
+@ApiModels(OrderLineDto)
 export class PlaceOrderDto {
+  /** Generated when absent (derived from the Idempotency-Key when there is one). */
   @Optional()
-  @Matches(ID_PATTERN)
+  @AtomicId()
+  @ApiField({ example: 'order-1' })
   id?: string;
 
-  @Matches(ID_PATTERN)
+  @AtomicId()
+  @ApiField({ example: 'user-1' })
   userId!: string;
 
   @IsArray()
@@ -30,5 +36,6 @@ export class PlaceOrderDto {
   @ArrayMaxSize(MAX_LINES)
   @ValidateNested({ each: true })
   @Type(() => OrderLineDto)
+  @ApiField({ type: 'array', items: schemaRef(OrderLineDto), minItems: 1, maxItems: MAX_LINES, description: 'Each product at most once' })
   items!: OrderLineDto[];
 }

@@ -4,4 +4,5 @@ export * from './error-status';
 export * from './http-response';
 export * from './replay.interceptor';
 export * from './validation';
+export * from './api-docs';
 export * from './fast-validation';

@@ -1,6 +1,8 @@
 import { applyDecorators, ArgumentMetadata, createParamDecorator, ExecutionContext, ValidationError, ValidationPipe } from '@nestjs/common';
-import { IsInt, Max, Min, ValidateIf } from 'class-validator';
+import { IsInt, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { validationFailed } from '../../core/errors';
+import { ID_PATTERN } from '../../core/keys';
+import { ApiField } from './api-docs';
 import { fastCheck } from './fast-validation';
 
 /**
@@ -66,11 +68,15 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
 }
 
 /** Optional means absent — not null. */
-export const Optional = () => ValidateIf((_, value) => value !== undefined);
+export const Optional = () => applyDecorators(ValidateIf((_, value) => value !== undefined), ApiField({ required: false }));
 
 /** An integer amount in minor units within the safe-integer range (1e21 and 2^53+1 are refused). */
 export const MinorUnits = (min = -Number.MAX_SAFE_INTEGER) =>
-  applyDecorators(IsInt(), Min(min), Max(Number.MAX_SAFE_INTEGER));
+  applyDecorators(IsInt(), Min(min), Max(Number.MAX_SAFE_INTEGER),
+    ApiField({ type: 'integer', minimum: min, maximum: Number.MAX_SAFE_INTEGER }));
+
+/** An id that becomes part of a key: `^[A-Za-z0-9_-]{1,64}$`. */
+export const AtomicId = () => applyDecorators(Matches(ID_PATTERN), ApiField({ type: 'string', pattern: ID_PATTERN.source }));
 
 /**
  * The request body, validated by our strict pipe against the parameter's DTO class. A custom decorator rather

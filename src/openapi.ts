@@ -1,0 +1,130 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { HttpResponse, IDEMPOTENCY_KEY_HEADER } from '@kernel/nest/http';
+import type { AppConfig } from './config';
+import { EVENT_LOG, EventLog } from './events/events.port';
+
+/**
+ * The service's API documentation: the OpenAPI 3 document built from the routes' decorators and DTOs
+ * (`GET /docs-json`) and Swagger UI (`GET /docs`).
+ *
+ * Swagger UI's assets are served here, from `swagger-ui-dist`, through the platform-neutral HTTP adapter — the
+ * same on Fastify and Express, with no `@fastify/static` (which `SwaggerModule.setup` would need on Fastify)
+ * and nothing registered that could change how the API routes parse bodies or content types.
+ */
+export const DOCS_PATH = '/docs';
+export const DOCS_JSON_PATH = '/docs-json';
+
+/** The version of the nearest package.json above this file (the repository's, or the installed package's). */
+function packageVersion(dir = __dirname): string {
+  if (existsSync(join(dir, 'package.json'))) return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  return dirname(dir) === dir ? '0.0.0' : packageVersion(dirname(dir));
+}
+
+export function buildOpenApiDocument(app: INestApplication, config: Pick<AppConfig, 'maxBatch'>): OpenAPIObject {
+  const info = new DocumentBuilder()
+    .setTitle('redis-atomic')
+    .setVersion(packageVersion())
+    .setDescription('Atomic multi-key operations on Redis: accounts and transfers, a shop (inventory and orders), a conditional ' +
+      'key-value store and per-shard event logs. Amounts are integers in minor units within ±(2^53 − 1); ids match ' +
+      '`^[A-Za-z0-9_-]{1,64}$`. Errors are `{statusCode, code, message, …details}`: branch on `code`. Writes take an ' +
+      '`Idempotency-Key`; replays say `Idempotent-Replayed: true`.')
+    .build();
+  const document = SwaggerModule.createDocument(app, info, {
+    operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '').toLowerCase()}_${method}`,
+  });
+  return finish(document, app, config);
+}
+
+/** What the decorators cannot know: limits that are configuration, and that our objects are closed. */
+function finish(document: OpenAPIObject, app: INestApplication, config: Pick<AppConfig, 'maxBatch'>): OpenAPIObject {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, Record<string, any>>;
+  // Requests refuse unknown fields (400) and answers carry none: every object we describe is closed, except
+  // where a schema says otherwise (an event's data, a hash's fields, an error's details).
+  for (const schema of Object.values(schemas)) {
+    if (schema.type === 'object' && schema.additionalProperties === undefined) schema.additionalProperties = false;
+  }
+  const transfers = schemas.TransferBatchDto?.properties?.transfers;
+  if (transfers) transfers.maxItems = config.maxBatch;
+  // One name for the header everywhere (handlers read it lower-cased, as Node gives it to them).
+  for (const operation of Object.values(document.paths).flatMap((item) => Object.values(item) as { parameters?: { in: string; name: string }[] }[])) {
+    for (const p of operation.parameters ?? []) if (p.in === 'header' && p.name === IDEMPOTENCY_KEY_HEADER.toLowerCase()) p.name = IDEMPOTENCY_KEY_HEADER;
+  }
+  const log = app.get<EventLog>(EVENT_LOG, { strict: false });
+  const stream = (document.paths['/events']?.get?.parameters as { name?: string; schema?: Record<string, unknown> }[] | undefined)
+    ?.find((p) => p.name === 'stream');
+  if (stream?.schema) stream.schema.enum = log.streams();
+  return document;
+}
+
+/** Swagger UI's files, from the swagger-ui-dist that @nestjs/swagger depends on. */
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
+  'swagger-ui-standalone-preset.js': 'application/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+  'favicon-16x16.png': 'image/png',
+};
+
+function assetsDir(): string {
+  const swagger = dirname(require.resolve('@nestjs/swagger/package.json'));
+  return dirname(require.resolve('swagger-ui-dist/package.json', { paths: [swagger] }));
+}
+
+const page = (base: string) => `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>redis-atomic API</title>
+  <link rel="stylesheet" href="${base}swagger-ui.css">
+  <link rel="icon" type="image/png" href="${base}favicon-32x32.png" sizes="32x32">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="${base}swagger-ui-bundle.js"></script>
+  <script src="${base}swagger-ui-standalone-preset.js"></script>
+  <script src="${base}swagger-ui-init.js"></script>
+</body>
+</html>
+`;
+
+const init = `window.onload = function () {
+  window.ui = SwaggerUIBundle({
+    url: new URL('${DOCS_JSON_PATH}', window.location.href).href,
+    dom_id: '#swagger-ui',
+    deepLinking: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    layout: 'StandaloneLayout',
+  });
+};
+`;
+
+/**
+ * Serves the document at /docs-json and Swagger UI at /docs, on Fastify or Express. Called before `app.init()`.
+ * Returns the document (tests validate it).
+ */
+export function setupOpenApi(app: INestApplication, config: Pick<AppConfig, 'maxBatch'>): OpenAPIObject {
+  const document = buildOpenApiDocument(app, config);
+  SwaggerModule.setup(DOCS_PATH, app, document, { ui: false, raw: ['json'], jsonDocumentUrl: DOCS_JSON_PATH });
+  const adapter = app.getHttpAdapter();
+  const dir = assetsDir();
+  const cache = new Map<string, Buffer>();
+  const send = (res: HttpResponse, type: string, body: string | Buffer) => {
+    res.header('content-type', type);
+    res.header('x-content-type-options', 'nosniff');
+    res.status(200).send(body);
+  };
+  adapter.get(DOCS_PATH, (_req: unknown, res: HttpResponse) => send(res, 'text/html; charset=utf-8', page(`${DOCS_PATH.slice(1)}/`)));
+  adapter.get(`${DOCS_PATH}/`, (_req: unknown, res: HttpResponse) => send(res, 'text/html; charset=utf-8', page('./')));
+  adapter.get(`${DOCS_PATH}/swagger-ui-init.js`, (_req: unknown, res: HttpResponse) => send(res, 'application/javascript; charset=utf-8', init));
+  for (const [file, type] of Object.entries(ASSETS)) {
+    adapter.get(`${DOCS_PATH}/${file}`, (_req: unknown, res: HttpResponse) => {
+      let body = cache.get(file);
+      if (!body) cache.set(file, (body = readFileSync(join(dir, file))));
+      send(res, type, body);
+    });
+  }
+  return document;
+}
