@@ -1,5 +1,5 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
-import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiQueryParam, AtomicBody, AtomicHttp } from '@kernel/nest/http';
+import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiQueryParam, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
 import { ACCOUNTS_ERROR_DETAILS, ACCOUNTS_ERROR_STATUS } from './accounts.errors';
 import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
 import { AmountDto } from './dto/amount.dto';
@@ -26,8 +26,8 @@ export class AccountsController {
     responses: [{ status: 201, type: AccountResponse, description: 'Opened' }],
     statuses, details, codes: ['ACCOUNT_EXISTS'], write: true,
   })
-  open(@AtomicBody() body: OpenAccountDto, @Headers('idempotency-key') idempotencyKey?: string) {
-    return this.ledger.open(body, { idempotencyKey });
+  async open(@AtomicBody() body: OpenAccountDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.ledger.open(body, { idempotencyKey }));
   }
 
   @Get(':id')
@@ -49,8 +49,8 @@ export class AccountsController {
     responses: [{ status: 200, type: BalanceResponse, description: 'The balance after the deposit' }],
     statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'BALANCE_LIMIT_EXCEEDED'], write: true,
   })
-  deposit(@Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Headers('idempotency-key') idempotencyKey?: string) {
-    return this.ledger.deposit({ id, amount }, { idempotencyKey });
+  async deposit(@Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.ledger.deposit({ id, amount }, { idempotencyKey }));
   }
 
   @Post(':id/withdraw')
@@ -61,8 +61,8 @@ export class AccountsController {
     responses: [{ status: 200, type: BalanceResponse, description: 'The balance after the withdrawal' }],
     statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS'], write: true,
   })
-  withdraw(@Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Headers('idempotency-key') idempotencyKey?: string) {
-    return this.ledger.withdraw({ id, amount }, { idempotencyKey });
+  async withdraw(@Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.ledger.withdraw({ id, amount }, { idempotencyKey }));
   }
 
   @Get(':id/history')

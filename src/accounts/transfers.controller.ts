@@ -1,7 +1,6 @@
 import { Controller, Headers, Inject, Post } from '@nestjs/common';
-import { ApiAtomicRoute, ApiGroup, AtomicBody, AtomicHttp } from '@kernel/nest/http';
+import { ApiAtomicRoute, ApiGroup, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
 import { ACCOUNTS_ERROR_DETAILS, ACCOUNTS_ERROR_STATUS } from './accounts.errors';
-import { isReplayed, markReplayed } from '@kernel/core';
 import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
 import { TransferBatchResponse, TransferReceiptResponse } from './dto/responses';
 import { TransferBatchDto, TransferDto } from './dto/transfer.dto';
@@ -22,8 +21,8 @@ export class TransfersController {
     responses: [{ status: 201, type: TransferReceiptResponse, description: 'Transferred' }],
     statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT_EXCEEDED'], write: true,
   })
-  transfer(@AtomicBody() body: TransferDto, @Headers('idempotency-key') idempotencyKey?: string) {
-    return this.ledger.transfer(body, { idempotencyKey });
+  async transfer(@AtomicBody() body: TransferDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.ledger.transfer(body, { idempotencyKey }));
   }
 
   @Post('batch')
@@ -33,9 +32,8 @@ export class TransfersController {
     responses: [{ status: 201, type: TransferBatchResponse, description: 'Every transfer applied' }],
     statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT_EXCEEDED'], write: true,
   })
-  async batch(@AtomicBody() { transfers }: TransferBatchDto, @Headers('idempotency-key') idempotencyKey?: string) {
-    const receipts = await this.ledger.transferBatch(transfers, { idempotencyKey });
-    const body = { transfers: receipts };
-    return isReplayed(receipts) ? markReplayed(body) : body;
+  async batch(@AtomicBody() { transfers }: TransferBatchDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    const receipts = replay(await this.ledger.transferBatch(transfers, { idempotencyKey }));
+    return { transfers: receipts };
   }
 }

@@ -1,5 +1,5 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiModels, AtomicBody, AtomicHttp, schemaRef } from '@kernel/nest/http';
+import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiModels, AtomicBody, AtomicHttp, schemaRef, Replay, ReplayHeader } from '@kernel/nest/http';
 import { KV_ERROR_DETAILS, KV_ERROR_STATUS } from './kv.errors';
 import { KvHashEntryResponse, KvReceiptResponse, KvStringEntryResponse } from './dto/responses';
 import { KvTransactionDto } from './dto/transaction.dto';
@@ -29,9 +29,9 @@ export class KvController {
     responses: [{ status: 200, type: KvReceiptResponse, description: 'Every update applied' }],
     statuses, details, codes: ['CONDITION_FAILED', 'WRONG_TYPE', 'NOT_AN_INTEGER', 'INTEGER_OVERFLOW'], write: true,
   })
-  transaction(@AtomicBody() body: KvTransactionDto, @Headers('idempotency-key') idempotencyKey?: string) {
+  async transaction(@AtomicBody() body: KvTransactionDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
     const tx = { updates: body.updates, ...(body.conditions !== undefined && { conditions: body.conditions }) };
-    return this.store.transaction(tx as KvTransaction, { idempotencyKey });
+    return replay(await this.store.transaction(tx as KvTransaction, { idempotencyKey }));
   }
 
   @Get(':key')

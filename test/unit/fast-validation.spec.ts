@@ -56,14 +56,14 @@ describe('the strict pipe\'s fast path', () => {
     await fc.assert(fc.asyncProperty(body, async (value) => {
       if (!fastCheck(dto)!(value)) return;
       fastAccepted++;
-      expect(await full(dto, value)).toEqual({ ok: true, value: JSON.parse(JSON.stringify(value)) });
       const ours = validationPipe.transform(value, { type: 'custom', metatype: dto as never });
-      // Our pipe refuses prototype-named fields anywhere before either path (class-validator lets them through).
       if (hasPrototypeNamedKey(value)) {
+        // Our pipe refuses prototype-named fields anywhere, before either path (class-validator lets them through).
         await expect(ours).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-      } else {
-        await expect(ours).resolves.toBe(value);
+        return;
       }
+      expect(await full(dto, value)).toEqual({ ok: true, value: JSON.parse(JSON.stringify(value)) });
+      await expect(ours).resolves.toBe(value);
     }), { numRuns: 400 });
     expect(fastAccepted).toBeGreaterThan(0); // the property was exercised on accepted bodies
   });

@@ -1,5 +1,5 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiQueryParam, AtomicBody, AtomicHttp } from '@kernel/nest/http';
+import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiQueryParam, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
 import { INVENTORY_ERROR_DETAILS, INVENTORY_ERROR_STATUS } from './inventory.errors';
 import { INVENTORY, Inventory } from './inventory.port';
 import { DEFAULT_LOW_STOCK_PAGE, MAX_LOW_STOCK_PAGE, MAX_STOCK } from './inventory-rules';
@@ -26,8 +26,8 @@ export class InventoryController {
     responses: [{ status: 200, type: StockLevelResponse, description: 'The stock now' }],
     statuses, details, codes: [], write: true,
   })
-  setStock(@Param('productId') productId: string, @AtomicBody() { stock }: SetStockDto, @Headers('idempotency-key') idempotencyKey?: string) {
-    return this.inventory.setStock(productId, stock, { idempotencyKey });
+  async setStock(@Param('productId') productId: string, @AtomicBody() { stock }: SetStockDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.inventory.setStock(productId, stock, { idempotencyKey }));
   }
 
   @Post(':productId/restock')
@@ -38,8 +38,8 @@ export class InventoryController {
     responses: [{ status: 200, type: StockLevelResponse, description: 'The stock now' }],
     statuses, details, codes: ['PRODUCT_NOT_FOUND', 'STOCK_LIMIT_EXCEEDED'], write: true,
   })
-  restock(@Param('productId') productId: string, @AtomicBody() { quantity }: RestockDto, @Headers('idempotency-key') idempotencyKey?: string) {
-    return this.inventory.restock(productId, quantity, { idempotencyKey });
+  async restock(@Param('productId') productId: string, @AtomicBody() { quantity }: RestockDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.inventory.restock(productId, quantity, { idempotencyKey }));
   }
 
   @Get(':productId')

@@ -1,5 +1,5 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
-import { ApiAtomicRoute, ApiGroup, ApiIdParam, AtomicBody, AtomicHttp, HttpResponse } from '@kernel/nest/http';
+import { ApiAtomicRoute, ApiGroup, ApiIdParam, AtomicBody, AtomicHttp, HttpResponse, Replay, ReplayHeader } from '@kernel/nest/http';
 import { ORDERS_ERROR_DETAILS, ORDERS_ERROR_STATUS } from './orders.errors';
 import { PlaceOrderDto } from './dto/place-order.dto';
 import { OrderResponse, UserOrdersResponse, UserStatsResponse } from './dto/responses';
@@ -26,8 +26,8 @@ export class OrdersController {
     responses: [{ status: 201, type: OrderResponse, description: 'Placed (`pending`)' }],
     statuses, details, codes: ['ORDER_EXISTS', 'PRODUCT_NOT_FOUND', 'OUT_OF_STOCK', 'STATS_LIMIT_EXCEEDED'], write: true,
   })
-  place(@AtomicBody() body: PlaceOrderDto, @Headers('idempotency-key') idempotencyKey?: string) {
-    return this.orders.place(body, { idempotencyKey });
+  async place(@AtomicBody() body: PlaceOrderDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.orders.place(body, { idempotencyKey }));
   }
 
   /**
@@ -45,8 +45,8 @@ export class OrdersController {
     ],
     statuses, details, codes: [], write: true,
   })
-  async claim(@Res({ passthrough: true }) reply: HttpResponse, @Headers('idempotency-key') idempotencyKey?: string) {
-    const order = await this.orders.claimNext({ idempotencyKey });
+  async claim(@Res({ passthrough: true }) reply: HttpResponse, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    const order = replay(await this.orders.claimNext({ idempotencyKey }));
     if (!order) reply.status(204);
     return order ?? undefined;
   }
@@ -70,8 +70,8 @@ export class OrdersController {
     responses: [{ status: 200, type: OrderResponse, description: 'Cancelled' }],
     statuses, details, codes: ['ORDER_NOT_FOUND', 'ORDER_NOT_CANCELLABLE', 'STOCK_LIMIT_EXCEEDED'], write: true,
   })
-  cancel(@Param('id') id: string, @Headers('idempotency-key') idempotencyKey?: string) {
-    return this.orders.cancel(id, { idempotencyKey });
+  async cancel(@Param('id') id: string, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.orders.cancel(id, { idempotencyKey }));
   }
 
   @Post(':id/complete')
@@ -82,8 +82,8 @@ export class OrdersController {
     responses: [{ status: 200, type: OrderResponse, description: 'Completed' }],
     statuses, details, codes: ['ORDER_NOT_FOUND', 'INVALID_TRANSITION'], write: true,
   })
-  complete(@Param('id') id: string, @Headers('idempotency-key') idempotencyKey?: string) {
-    return this.orders.complete(id, { idempotencyKey });
+  async complete(@Param('id') id: string, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.orders.complete(id, { idempotencyKey }));
   }
 }
 

@@ -2,7 +2,7 @@ export * from './atomic-http';
 export * from './error.filter';
 export * from './error-status';
 export * from './http-response';
-export * from './replay.interceptor';
+export * from './replay';
 export * from './validation';
 export * from './api-docs';
 export * from './fast-validation';
