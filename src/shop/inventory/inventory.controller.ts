@@ -1,8 +1,8 @@
-import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
+import { Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
 import { AtomicBody, AtomicHttp } from '@kernel/nest/http';
 import { INVENTORY_ERROR_STATUS } from './inventory.errors';
 import { INVENTORY, Inventory } from './inventory.port';
-import { RestockDto, SetStockDto } from './dto/stock.dto';
+import { ReserveDto, RestockDto, SetStockDto } from './dto/stock.dto';
 
 /**
  * Ids in paths, the query's numbers and the Idempotency-Key header are checked by the port (ValidatedInventory):
@@ -27,6 +27,30 @@ export class InventoryController {
   @Get(':productId')
   get(@Param('productId') productId: string) {
     return this.inventory.get(productId);
+  }
+
+  /** Available (for sale) and held units. */
+  @Get(':productId/availability')
+  availability(@Param('productId') productId: string) {
+    return this.inventory.availability(productId);
+  }
+
+  /** 201 the reservation (`held`, `expiresAt` on the server's clock). */
+  @Post(':productId/reservations')
+  reserve(@Param('productId') productId: string, @AtomicBody() { quantity, ttlSeconds }: ReserveDto,
+    @Headers('idempotency-key') idempotencyKey?: string) {
+    return this.inventory.reserve(productId, quantity, ttlSeconds, { idempotencyKey });
+  }
+
+  @Get(':productId/reservations/:id')
+  getReservation(@Param('productId') productId: string, @Param('id') id: string) {
+    return this.inventory.getReservation(productId, id);
+  }
+
+  /** Releases a held reservation early: 200 the reservation, `released`. */
+  @Delete(':productId/reservations/:id')
+  release(@Param('productId') productId: string, @Param('id') id: string, @Headers('idempotency-key') idempotencyKey?: string) {
+    return this.inventory.release(productId, id, { idempotencyKey });
   }
 
   @Get()

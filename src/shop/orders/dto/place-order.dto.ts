@@ -14,6 +14,11 @@ export class OrderLineDto {
 
   @MinorUnits(0)
   unitPrice!: number;
+
+  /** A held reservation of this product and exactly this quantity: the line takes its units (each reservation once). */
+  @Optional()
+  @Matches(ID_PATTERN)
+  reservationId?: string;
 }
 
 /** Repeated products and a total past the safe-integer range are refused by the port (400 too). */
