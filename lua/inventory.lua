@@ -260,13 +260,18 @@ end
   ARGV[1] events maxlen (>= 1)   ARGV[2..] the reservation ids, one per reservation key
   Each reservation is re-checked here: a held one past its expiry is expired (units back to the stock,
   reservation.expired); one no longer held, or gone, only leaves the deadline index; one not yet due is left.
-  Reply: { number expired, the expired ids… }  (no idempotency key: running it twice expires nothing twice) ]]
-local function expire_due(keys, args)
+  Reply: { number expired, the expired ids… }   (write functions: see Idempotency above — the sweeper calls it without
+  a key: running it twice expires nothing twice) ]]
+local function expire_due_args(keys, args)
   local count = #args - 1
   if count < 1 or count > MAX_SWEEP then invalid('ARGV', 'events maxlen and then 1 to ' .. MAX_SWEEP .. ' reservation ids') end
   keys_ok(keys, 4 + count)
   int_arg(args[1], 'events maxlen', 1, MAX_SAFE)
   for i = 1, count do id_arg(args[i + 1], 'reservation id') end
+  return count
+end
+
+local function expire_due(keys, args, count)
   local now = now_ms()
   local expiring, leaving, stock, held = {}, {}, {}, {}
   for i = 1, count do
@@ -314,4 +319,4 @@ redis.register_function{ function_name = 'inventory_availability', callback = av
 redis.register_function{ function_name = 'inventory_due', callback = due, flags = { 'no-writes' } }
 redis.register_function('inventory_reserve', idempotent(reserve, reserve_args))
 redis.register_function('inventory_release', idempotent(release, release_args))
-redis.register_function('inventory_expire_due', expire_due)
+redis.register_function('inventory_expire_due', idempotent(expire_due, expire_due_args))

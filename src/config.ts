@@ -16,7 +16,7 @@ export interface AppConfig {
   idempotencyTtlSeconds: number;
   /** EVENTS_MAXLEN: the cap of each shard's event log (XADD MAXLEN ~, approximate). */
   eventsMaxLen: number;
-  /** RESERVATION_SWEEP_MS: how often this instance expires lapsed stock reservations (every instance may). */
+  /** RESERVATION_SWEEP_MS: how often this instance expires lapsed stock reservations (every instance may); 0 = never. */
   reservationSweepMs: number;
 }
 
@@ -41,7 +41,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000),
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400),
     eventsMaxLen: integer(env, 'EVENTS_MAXLEN', 100_000),
-    reservationSweepMs: integer(env, 'RESERVATION_SWEEP_MS', 1000),
+    reservationSweepMs: env.RESERVATION_SWEEP_MS === '0' ? 0 : integer(env, 'RESERVATION_SWEEP_MS', 1000),
   };
 }
 

@@ -52,9 +52,8 @@ const BASES: Base[] = [
   { fn: 'inventory_reservation', keys: [S('reservation:r1')], args: ['p1', 'r1'], write: false },
   { fn: 'inventory_availability', keys: [S('inventory:stock'), S('inventory:held')], args: ['p1'], write: false },
   { fn: 'inventory_due', keys: [S('inventory:deadlines')], args: ['10'], write: false },
-  // The sweeper's step has no idempotency pair (running it twice expires nothing twice): called like a read here.
   { fn: 'inventory_expire_due', keys: [S('inventory:stock'), S('inventory:held'), S('inventory:deadlines'), S('events'), S('reservation:r2'),
-    S('reservation:r1')], args: ['1000', 'r2', 'r1'], write: false },
+    S('reservation:r1')], args: ['1000', 'r2', 'r1'], write: true, record: S('shop-idem:1') },
   { fn: 'orders_version', keys: [], args: [], write: false },
   { fn: 'orders_place', keys: [S('inventory:stock'), S('order:o2'), S('user-orders:u1'), S('user-stats:u1'), S('queue:pending'), S('events')],
     args: ['o2', 'u1', '6', ITEMS, '1000', 'p1', '2'], write: true, record: S('shop-idem:1') },
@@ -234,7 +233,7 @@ describe('every Lua function, called directly', () => {
     ['a reservation ttl past 7 days', { fn: 'inventory_reserve', at: 4, value: '604801' }],
     ['a reservation id with a separator', { fn: 'inventory_release', at: 3, value: 'r|1' }],
     ['an order without any reservation', { fn: 'orders_place_reserved', at: 9, value: '-' }],
-    ['an empty reservation id in a sweep', { fn: 'inventory_expire_due', at: 1, value: '' }],
+    ['an empty reservation id in a sweep', { fn: 'inventory_expire_due', at: 3, value: '' }],
     ['an id with a separator', { fn: 'accounts_transfer', at: 4, value: 't|1' }],
     ['a TTL without a fingerprint', { fn: 'accounts_open', at: 1, value: '60' }],
   ])('%s is INVALID_ARGUMENT, before any write', async (_, { fn, at, value: bad }) => {

@@ -71,8 +71,8 @@ export class RedisFunctionsInventory implements Inventory {
     const k = this.keys;
     const ids = (await this.lib.callReadOnly('due', [k.deadlines()], [limit])) as string[];
     if (ids.length === 0) return { expired: [] };
-    const [, ...expired] = (await this.lib.call('expire_due', [k.stock(), k.held(), k.deadlines(), k.events, ...ids.map((id) => k.reservation(id))],
-      [this.eventsMaxLen, ...ids])) as [number, ...string[]];
+    const [, , ...expired] = (await this.lib.call('expire_due', [k.stock(), k.held(), k.deadlines(), k.events, ...ids.map((id) => k.reservation(id))],
+      ['', 0, this.eventsMaxLen, ...ids])) as [number, number, ...string[]]; // no idempotency key: { replayed 0, count, ids… }
     return { expired };
   }
 
