@@ -8,5 +8,5 @@ beforeAll(async () => (server = await RedisServer.start()));
 afterAll(() => server.stop());
 
 describe.each(ATOMIC_STRATEGIES)('Stock reservations contract — %s', (strategy) => {
-  reservationsContract(() => shopFixture(strategy, server));
+  reservationsContract(() => shopFixture(strategy, server), () => shopFixture(strategy, server, { idempotencyTtlSeconds: 1 }));
 });

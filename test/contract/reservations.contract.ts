@@ -10,7 +10,8 @@ const MAX = Number.MAX_SAFE_INTEGER;
  * Orders.place consuming reservations), run against every adapter. Every transition, every refusal — with the
  * raw keyspace, the port's view and the event log unchanged by each refusal.
  */
-export function reservationsContract(makeFixture: () => Promise<ShopFixture>): void {
+export function reservationsContract(makeFixture: () => Promise<ShopFixture>,
+  makeShortRecordsFixture: () => Promise<ShopFixture>): void {
   let fixture: ShopFixture;
   let inventory: Inventory;
   let orders: Orders;
@@ -264,6 +265,23 @@ export function reservationsContract(makeFixture: () => Promise<ShopFixture>): v
       expect(await snapshot()).toEqual(before);
       await expect(inventory.release('p1', 'ghost', k('rel-2'))).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND', replayed: false });
       await expect(inventory.release('p1', 'ghost', k('rel-2'))).rejects.toMatchObject({ code: 'RESERVATION_NOT_FOUND', replayed: true });
+    });
+
+    it('reserve: once the record has expired, a retry under the key is RESERVATION_EXISTS — never a second hold', async () => {
+      const short = await makeShortRecordsFixture(); // idempotency records kept 1 s
+      try {
+        await short.inventory.setStock('p1', 10);
+        const first = await short.inventory.reserve('p1', 3, 600, k('hold-x'));
+        let retry: unknown;
+        do {
+          retry = await short.inventory.reserve('p1', 3, 600, k('hold-x')).catch((e) => e);
+          if (isReplayed(retry)) await new Promise((resolve) => setTimeout(resolve, 100));
+        } while (isReplayed(retry));
+        expect(retry).toMatchObject({ code: 'RESERVATION_EXISTS', details: { reservationId: first.id } });
+        expect(await short.inventory.availability('p1')).toEqual({ productId: 'p1', available: 7, held: 3 });
+      } finally {
+        await short.close();
+      }
     });
 
     it('place with reservations: a retry replays the order; the same key naming another reservation is a mismatch', async () => {
