@@ -17,6 +17,7 @@
                                                         retry signals and replays append nothing:
     order.placed / order.cancelled { orderId, userId, total, items = [{ productId, quantity, stock (after) }] }
     order.claimed / order.completed { orderId, userId }
+    reservation.consumed { reservationId, productId, quantity, orderId }   (orders_place_reserved, after order.placed)
 
   Status: pending → processing → completed, or pending → cancelled. An order is in `pending` exactly while its
   status is pending and in `processing` exactly while it is processing: every status change moves it in the
@@ -44,6 +45,7 @@ local MAX_LINES = 100 -- lines of an order (src/orders/order-rules.ts MAX_LINES)
 --- @include idempotency
 --- @include stock
 --- @include order-records
+--- @include order-reservations
 
 --[[ orders_version  (no-writes)
   Reply: the library version (a hash of the assembled source); the loader compares it with its own build. ]]
@@ -130,6 +132,7 @@ local function place(keys, args, total)
   append_event(keys[6], args[5], 'order.placed', order_event(id, user, total, lines))
   return { created }
 end
+
 
 --[[ orders_cancel
   KEYS[1] stock   KEYS[2] order   KEYS[3] the order's user's stats   KEYS[4] pending queue   KEYS[5] events
@@ -305,6 +308,7 @@ redis.register_function{ function_name = 'orders_user_orders', callback = user_o
 redis.register_function{ function_name = 'orders_user_stats', callback = user_stats, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'orders_queue', callback = queue, flags = { 'no-writes' } }
 redis.register_function('orders_place', idempotent(place, place_args))
+redis.register_function('orders_place_reserved', idempotent(place_reserved, place_reserved_args))
 redis.register_function('orders_cancel', idempotent(cancel, cancel_args))
 redis.register_function('orders_claim', idempotent(claim, claim_args))
 redis.register_function('orders_complete', idempotent(complete, complete_args))

@@ -27,6 +27,9 @@ export class AppModule {
         // One shop for both: orders take stock from this inventory in the same atomic step.
         InventoryModule.forRoot({
           strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds, eventsMaxLen: config.eventsMaxLen,
+          // Lapsed stock reservations give their units back: every instance sweeps (safe: each is expired once);
+          // RESERVATION_SWEEP_MS=0 leaves it to other instances.
+          ...(config.reservationSweepMs > 0 && { reservationSweep: { intervalMs: Math.max(10, config.reservationSweepMs) } }),
         }),
         OrdersModule.forRoot({
           strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds, eventsMaxLen: config.eventsMaxLen,

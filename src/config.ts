@@ -18,6 +18,8 @@ export interface AppConfig {
   eventsMaxLen: number;
   /** DOCS_ENABLED (default true): Swagger UI at /docs and the OpenAPI document at /docs-json. */
   docs: boolean;
+  /** RESERVATION_SWEEP_MS: how often this instance expires lapsed stock reservations (every instance may); 0 = never. */
+  reservationSweepMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -42,6 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400),
     eventsMaxLen: integer(env, 'EVENTS_MAXLEN', 100_000),
     docs: flag(env, 'DOCS_ENABLED', true),
+    reservationSweepMs: env.RESERVATION_SWEEP_MS === '0' ? 0 : integer(env, 'RESERVATION_SWEEP_MS', 1000),
   };
 }
 

@@ -25,13 +25,18 @@ export { ACCOUNTS_ERROR_STATUS } from './accounts/accounts.errors';
 export { InventoryModule } from './shop/inventory/inventory.module';
 export type { InventoryModuleAsyncOptions, InventoryModuleForRootOptions, InventoryModuleOptions } from './shop/inventory/inventory.module';
 export { INVENTORY } from './shop/inventory/inventory.port';
-export type { Inventory, InventoryErrorCode, StockLevel } from './shop/inventory/inventory.port';
+export type {
+  Availability, Inventory, InventoryErrorCode, Reservation, ReservationStatus, StockLevel, SweepResult,
+} from './shop/inventory/inventory.port';
+export type { ReservationSweepOptions } from './shop/inventory/reservation-sweeper';
 export { getInventoryToken, InjectInventory } from './shop/inventory/inventory.tokens';
 export { INVENTORY_ERROR_STATUS } from './shop/inventory/inventory.errors';
 export { OrdersModule } from './shop/orders/orders.module';
 export type { OrdersModuleAsyncOptions, OrdersModuleForRootOptions, OrdersModuleOptions } from './shop/orders/orders.module';
 export { ORDERS } from './shop/orders/orders.port';
-export type { Order, OrderLine, OrderQueue, Orders, OrdersErrorCode, OrderStatus, PlaceOrder, UserStats } from './shop/orders/orders.port';
+export type {
+  Order, OrderLine, OrderQueue, Orders, OrdersErrorCode, OrderStatus, PlaceOrder, PlaceOrderLine, UserStats,
+} from './shop/orders/orders.port';
 export { getOrdersToken, InjectOrders } from './shop/orders/orders.tokens';
 export { ORDERS_ERROR_STATUS } from './shop/orders/orders.errors';
 

@@ -118,6 +118,7 @@ describe.each(STRATEGIES)('HTTP API, strategy $strategy', ({ strategy, full }) =
       REDIS_URL: ctx.server?.url ?? 'redis://127.0.0.1:1', // memory must not need it
       LEDGER,
       MAX_BATCH: String(MAX_BATCH),
+      RESERVATION_SWEEP_MS: '0', // no background sweeps: the tests count the commands Redis receives
     });
     ctx.app = await createApp(config, { logger: false });
     await ctx.app.init(); // registers the routes (listen() does it in main.ts)

@@ -17,6 +17,7 @@ const L = (k: string) => `ra:{L}:${k}`;
 const S = (k: string) => `ra:{S}:${k}`;
 const N = (k: string) => `ra:{N}:${k}`;
 const ITEMS = '[{"productId":"p1","quantity":2,"unitPrice":3}]';
+const RESERVED_ITEMS = '[{"productId":"p1","quantity":2,"unitPrice":3},{"productId":"p2","quantity":2,"unitPrice":3}]';
 
 interface Base {
   fn: string;
@@ -44,9 +45,21 @@ const BASES: Base[] = [
   { fn: 'inventory_restock', keys: [S('inventory:stock'), S('events')], args: ['p1', '3', '1000'], write: true, record: S('shop-idem:1') },
   { fn: 'inventory_get', keys: [S('inventory:stock')], args: ['p1'], write: false },
   { fn: 'inventory_low_stock', keys: [S('inventory:stock')], args: ['100', '10'], write: false },
+  { fn: 'inventory_reserve', keys: [S('inventory:stock'), S('inventory:held'), S('inventory:deadlines'), S('reservation:new'), S('events')],
+    args: ['p1', '2', '60', 'new', '1000'], write: true, record: S('shop-idem:1') },
+  { fn: 'inventory_release', keys: [S('inventory:stock'), S('inventory:held'), S('inventory:deadlines'), S('reservation:r1'), S('events')],
+    args: ['p1', 'r1', '1000'], write: true, record: S('shop-idem:1') },
+  { fn: 'inventory_reservation', keys: [S('reservation:r1')], args: ['p1', 'r1'], write: false },
+  { fn: 'inventory_availability', keys: [S('inventory:stock'), S('inventory:held')], args: ['p1'], write: false },
+  { fn: 'inventory_due', keys: [S('inventory:deadlines')], args: ['10'], write: false },
+  { fn: 'inventory_expire_due', keys: [S('inventory:stock'), S('inventory:held'), S('inventory:deadlines'), S('events'), S('reservation:r2'),
+    S('reservation:r1')], args: ['1000', 'r2', 'r1'], write: true, record: S('shop-idem:1') },
   { fn: 'orders_version', keys: [], args: [], write: false },
   { fn: 'orders_place', keys: [S('inventory:stock'), S('order:o2'), S('user-orders:u1'), S('user-stats:u1'), S('queue:pending'), S('events')],
     args: ['o2', 'u1', '6', ITEMS, '1000', 'p1', '2'], write: true, record: S('shop-idem:1') },
+  { fn: 'orders_place_reserved', keys: [S('inventory:stock'), S('order:o2'), S('user-orders:u1'), S('user-stats:u1'), S('queue:pending'),
+    S('inventory:held'), S('inventory:deadlines'), S('reservation:r1'), S('events')],
+    args: ['o2', 'u1', '12', RESERVED_ITEMS, '1000', 'p1', '2', 'r1', 'p2', '2', '-'], write: true, record: S('shop-idem:1') },
   { fn: 'orders_cancel', keys: [S('inventory:stock'), S('order:o1'), S('user-stats:u1'), S('queue:pending'), S('events')],
     args: ['o1', 'u1', '1000'], write: true, record: S('shop-idem:1') },
   { fn: 'orders_claim', keys: [S('queue:pending'), S('queue:processing'), S('order:o1'), S('events')], args: ['o1', '1000'], write: true,
@@ -77,6 +90,12 @@ async function seed(client: Redis): Promise<void> {
   }
   p.sadd(S('user-orders:u1'), 'o1', 'o3').hset(S('user-stats:u1'), 'totalOrders', 2, 'totalSpent', 12);
   p.lpush(S('queue:pending'), 'o1').lpush(S('queue:processing'), 'o3');
+  // Reservations: r1 held (p1 × 2, far from expiry), r2 held but past its expiry (p2 × 1), r3 released.
+  const far = Date.now() + 3_600_000;
+  p.hset(S('reservation:r1'), 'product', 'p1', 'quantity', 2, 'status', 'held', 'created', 1, 'expires', far, 'order', '-');
+  p.hset(S('reservation:r2'), 'product', 'p2', 'quantity', 1, 'status', 'held', 'created', 1, 'expires', 2, 'order', '-');
+  p.hset(S('reservation:r3'), 'product', 'p1', 'quantity', 1, 'status', 'released', 'created', 1, 'expires', 2, 'order', '-');
+  p.hset(S('inventory:held'), 'p1', 2, 'p2', 1).zadd(S('inventory:deadlines'), far, 'r1', 2, 'r2');
   p.set(N('kv:x'), '5').hset(N('kv:h'), 'f', '1').xadd(N('events'), '*', 'type', 'seed', 'data', '{}');
   p.set(L('decoy:string'), 'x').sadd(S('decoy:set'), 'x').zadd(N('decoy:zset'), 1, 'x');
   await p.exec();
@@ -87,7 +106,8 @@ const BAD_VALUES = ['', ' ', '0', '-0', '-1', '1.5', '1e3', '007', ' 5', '0x10',
   '[{"k":1,"key":"x","op":"nope"}]', '[{"k":9,"key":"x","op":"del"}]', '[{"k":1,"key":"x","op":"set","value":1}]',
   '[{"k":1,"key":"x","op":"exists","field":null}]', '[{"productId":"p1","quantity":2,"unitPrice":3.5}]', '{"a":', 'f1', '60'];
 const KEY_POOL = ['untagged', 'ra:{}:empty', 'ra:{other}:k', L('acct:b'), L('hist:b'), L('events'), L('decoy:string'), L('new'),
-  L('idem:old'), S('inventory:stock'), S('decoy:set'), S('order:o1'), S('queue:pending'), S('events'), N('kv:h'), N('decoy:zset'),
+  L('idem:old'), S('inventory:stock'), S('inventory:held'), S('inventory:deadlines'), S('reservation:r1'), S('reservation:r3'),
+  S('decoy:set'), S('order:o1'), S('queue:pending'), S('events'), N('kv:h'), N('decoy:zset'),
   N('events'), N('kv:new')];
 
 type Mutation =
@@ -209,6 +229,11 @@ describe('every Lua function, called directly', () => {
     ['a stock of -1', { fn: 'inventory_set_stock', at: 3, value: '-1' }],
     ['a quantity that does not match the items', { fn: 'orders_place', at: 8, value: '3' }],
     ['a total that does not match the items', { fn: 'orders_place', at: 4, value: '7' }],
+    ['a reservation ttl of 0', { fn: 'inventory_reserve', at: 4, value: '0' }],
+    ['a reservation ttl past 7 days', { fn: 'inventory_reserve', at: 4, value: '604801' }],
+    ['a reservation id with a separator', { fn: 'inventory_release', at: 3, value: 'r|1' }],
+    ['an order without any reservation', { fn: 'orders_place_reserved', at: 9, value: '-' }],
+    ['an empty reservation id in a sweep', { fn: 'inventory_expire_due', at: 3, value: '' }],
     ['an id with a separator', { fn: 'accounts_transfer', at: 4, value: 't|1' }],
     ['a TTL without a fingerprint', { fn: 'accounts_open', at: 1, value: '60' }],
   ])('%s is INVALID_ARGUMENT, before any write', async (_, { fn, at, value: bad }) => {

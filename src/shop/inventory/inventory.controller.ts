@@ -1,10 +1,10 @@
-import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
+import { Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiQueryParam, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
 import { INVENTORY_ERROR_DETAILS, INVENTORY_ERROR_STATUS } from './inventory.errors';
 import { INVENTORY, Inventory } from './inventory.port';
 import { DEFAULT_LOW_STOCK_PAGE, MAX_LOW_STOCK_PAGE, MAX_STOCK } from './inventory-rules';
 import { LowStockResponse, StockLevelResponse } from './dto/responses';
-import { RestockDto, SetStockDto } from './dto/stock.dto';
+import { ReserveDto, RestockDto, SetStockDto } from './dto/stock.dto';
 
 const statuses = INVENTORY_ERROR_STATUS;
 const details = INVENTORY_ERROR_DETAILS;
@@ -51,6 +51,31 @@ export class InventoryController {
   })
   get(@Param('productId') productId: string) {
     return this.inventory.get(productId);
+  }
+
+  /** Available (for sale) and held units. */
+  @Get(':productId/availability')
+  availability(@Param('productId') productId: string) {
+    return this.inventory.availability(productId);
+  }
+
+  /** 201 the reservation (`held`, `expiresAt` on the server's clock). */
+  @Post(':productId/reservations')
+  async reserve(@Param('productId') productId: string, @AtomicBody() { quantity, ttlSeconds }: ReserveDto,
+    @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.inventory.reserve(productId, quantity, ttlSeconds, { idempotencyKey }));
+  }
+
+  @Get(':productId/reservations/:id')
+  getReservation(@Param('productId') productId: string, @Param('id') id: string) {
+    return this.inventory.getReservation(productId, id);
+  }
+
+  /** Releases a held reservation early: 200 the reservation, `released`. */
+  @Delete(':productId/reservations/:id')
+  async release(@Param('productId') productId: string, @Param('id') id: string, @Replay() replay: ReplayHeader,
+    @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.inventory.release(productId, id, { idempotencyKey }));
   }
 
   @Get()

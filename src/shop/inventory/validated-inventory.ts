@@ -1,6 +1,6 @@
 import { assertId } from '@kernel/core';
-import type { Inventory, StockLevel, WriteOptions } from './inventory.port';
-import { checkLowStock, checkRestock, checkSetStock, checkWriteOptions } from './inventory-rules';
+import type { Availability, Inventory, Reservation, StockLevel, SweepResult, WriteOptions } from './inventory.port';
+import { checkLowStock, checkReserve, checkRestock, checkSetStock, checkSweepLimit, checkWriteOptions } from './inventory-rules';
 
 /**
  * The one gate every Inventory adapter sits behind (bound in InventoryModule): input that breaks a rule
@@ -28,5 +28,31 @@ export class ValidatedInventory implements Inventory {
   async lowStock(below: number, limit?: number): Promise<StockLevel[]> {
     const query = checkLowStock(below, limit);
     return this.inner.lowStock(query.below, query.limit);
+  }
+
+  async reserve(productId: string, quantity: number, ttlSeconds: number, options?: WriteOptions): Promise<Reservation> {
+    checkReserve(productId, quantity, ttlSeconds);
+    return this.inner.reserve(productId, quantity, ttlSeconds, checkWriteOptions(options));
+  }
+
+  async release(productId: string, reservationId: string, options?: WriteOptions): Promise<Reservation> {
+    assertId(productId, 'productId');
+    assertId(reservationId, 'reservationId');
+    return this.inner.release(productId, reservationId, checkWriteOptions(options));
+  }
+
+  async getReservation(productId: string, reservationId: string): Promise<Reservation> {
+    assertId(productId, 'productId');
+    assertId(reservationId, 'reservationId');
+    return this.inner.getReservation(productId, reservationId);
+  }
+
+  async availability(productId: string): Promise<Availability> {
+    assertId(productId, 'productId');
+    return this.inner.availability(productId);
+  }
+
+  async expireDue(limit?: number): Promise<SweepResult> {
+    return this.inner.expireDue(checkSweepLimit(limit));
   }
 }

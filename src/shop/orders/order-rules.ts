@@ -1,6 +1,8 @@
 import { assertId, AtomicError, IdempotentCall, operationId, validationFailed } from '@kernel/core';
-import { assertCount, productNotFound, raiseStock } from '../inventory/inventory-rules';
-import type { Order, OrderLine, OrdersErrorCode, OrderStatus, PlaceOrder, UserStats } from './orders.port';
+import {
+  assertCount, productNotFound, raiseStock, ReservationRecord, reservationNotFound, reservationOfAnotherProduct, reservationRefusal,
+} from '../inventory/inventory-rules';
+import type { Order, OrderLine, OrdersErrorCode, OrderStatus, PlaceOrder, PlaceOrderLine, UserStats } from './orders.port';
 
 /**
  * The Orders rules in plain TypeScript: input validation (shared by every adapter, so bad input never reaches
@@ -30,7 +32,8 @@ export const newOrderId = (): string => placedOrderId(undefined);
  * A place without an id is another request than one naming an id, even the id the key would derive.
  */
 export const requestOf = {
-  place: (cmd: PlaceOrder) => ['place', cmd.id ?? null, cmd.userId, cmd.items.map((l) => [l.productId, l.quantity, l.unitPrice])],
+  place: (cmd: PlaceOrder) => ['place', cmd.id ?? null, cmd.userId,
+    cmd.items.map((l) => (l.reservationId === undefined ? [l.productId, l.quantity, l.unitPrice] : [l.productId, l.quantity, l.unitPrice, l.reservationId]))],
   cancel: (orderId: string) => ['cancel', orderId],
   claimNext: () => ['claimNext'],
   complete: (orderId: string) => ['complete', orderId],
@@ -40,8 +43,11 @@ export const requestOf = {
 export interface ValidPlace {
   id: string;
   userId: string;
+  /** The lines as the order keeps them (no reservation ids). */
   items: OrderLine[];
   total: number;
+  /** Per line: the reservation it consumes, or undefined. */
+  reservations: (string | undefined)[];
 }
 
 /** Validates a place command; returns a plain copy (the id stays absent when absent: adapters derive it). */
@@ -54,8 +60,9 @@ export function checkPlace(cmd: PlaceOrder): PlaceOrder {
     throw validationFailed(`items must hold 1 to ${MAX_LINES} lines`, { field: 'items' });
   }
   const seen = new Set<string>();
+  const reserved = new Set<string>();
   let total = 0;
-  const lines = items.map((line, index): OrderLine => {
+  const lines = items.map((line, index): PlaceOrderLine => {
     const at = `items[${index}].`;
     if (line === null || typeof line !== 'object') throw validationFailed(`${at.slice(0, -1)} must be an object`, { field: `items[${index}]` });
     assertId(line.productId, `${at}productId`);
@@ -67,14 +74,25 @@ export function checkPlace(cmd: PlaceOrder): PlaceOrder {
     if (!Number.isSafeInteger(total)) {
       throw validationFailed(`the order total must be at most ${MAX_SAFE} minor units`, { field: 'items' });
     }
+    if (line.reservationId !== undefined) {
+      assertId(line.reservationId, `${at}reservationId`);
+      if (reserved.has(line.reservationId)) {
+        throw validationFailed(`${at}reservationId repeats a reservation of an earlier line`, { field: `${at}reservationId` });
+      }
+      reserved.add(line.reservationId);
+      return { productId: line.productId, quantity: line.quantity, unitPrice: line.unitPrice, reservationId: line.reservationId };
+    }
     return { productId: line.productId, quantity: line.quantity, unitPrice: line.unitPrice };
   });
   return { ...(cmd.id !== undefined && { id: cmd.id }), userId: cmd.userId, items: lines };
 }
 
 /** The adapters' own view of a command that passed the gate (or came straight to them in tests). */
-export const validPlace = (cmd: PlaceOrder, call?: IdempotentCall): ValidPlace =>
-  ({ id: cmd.id ?? placedOrderId(call), userId: cmd.userId, items: cmd.items, total: orderTotal(cmd.items) });
+export const validPlace = (cmd: PlaceOrder, call?: IdempotentCall): ValidPlace => ({
+  id: cmd.id ?? placedOrderId(call), userId: cmd.userId,
+  items: cmd.items.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, unitPrice })),
+  total: orderTotal(cmd.items), reservations: cmd.items.map((line) => line.reservationId),
+});
 
 export const orderTotal = (items: readonly OrderLine[]): number =>
   items.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
@@ -84,6 +102,9 @@ export interface PlaceReads {
   exists: boolean;
   stock: readonly (number | null)[];
   stats: Omit<UserStats, 'userId'>;
+  /** Per reserved line: the reservation as stored (null: none); and the server time (ms) to tell expired ones. */
+  reservations?: readonly (ReservationRecord | null | undefined)[];
+  now?: number;
 }
 
 /** Throws the first failure of `place` (then nothing may be written); matches lua/orders.lua. */
@@ -92,6 +113,19 @@ export function planPlace(cmd: ValidPlace, reads: PlaceReads): void {
   cmd.items.forEach((line, index) => {
     const stock = reads.stock[index];
     if (stock === null) throw productNotFound(line.productId, { index });
+    const reservationId = cmd.reservations[index];
+    if (reservationId !== undefined) {
+      const r = reads.reservations?.[index] ?? null;
+      if (!r) throw reservationNotFound(reservationId, { index });
+      if (r.productId !== line.productId) throw reservationOfAnotherProduct(reservationId, line.productId, r.productId, { index });
+      const refusal = reservationRefusal(r, reservationId, reads.now!, { index });
+      if (refusal) throw refusal;
+      if (r.quantity !== line.quantity) {
+        throw ordersError('RESERVATION_QUANTITY_MISMATCH', 'the line must order exactly the units reserved',
+          { index, reservationId, requested: line.quantity, reserved: r.quantity });
+      }
+      return;
+    }
     if (stock < line.quantity) {
       throw ordersError('OUT_OF_STOCK', 'not enough stock', { index, productId: line.productId, requested: line.quantity, available: stock });
     }

@@ -13,6 +13,13 @@ export interface Orders {
    * derived from the idempotency key when there is one (so a retry names the same order — and, once the record
    * has expired, is refused with ORDER_EXISTS rather than placed twice), else random.
    * ORDER_EXISTS, PRODUCT_NOT_FOUND, OUT_OF_STOCK (first failing line: `index`, `productId`), STATS_LIMIT_EXCEEDED
+   *
+   * A line may name a stock reservation (Inventory.reserve) of its product: it then takes the units that
+   * reservation holds — exactly its quantity — instead of available stock, and the reservation becomes
+   * `consumed` in the same atomic step; the other lines still need available stock. Refused (first failing line,
+   * `index`): RESERVATION_NOT_FOUND (none in this shop — reservations of another shop are not found either),
+   * RESERVATION_PRODUCT_MISMATCH, RESERVATION_RELEASED / _CONSUMED / _EXPIRED (a held one past its expiry is
+   * expired), RESERVATION_QUANTITY_MISMATCH.
    */
   place(cmd: PlaceOrder, options?: WriteOptions): Promise<Order>;
   /** `pending` → `cancelled`: stock given back, stats reduced, off the queue. ORDER_NOT_FOUND, ORDER_NOT_CANCELLABLE, STOCK_LIMIT_EXCEEDED */
@@ -37,7 +44,9 @@ export interface Orders {
 
 export type OrdersErrorCode =
   | 'ORDER_EXISTS' | 'ORDER_NOT_FOUND' | 'ORDER_NOT_CANCELLABLE' | 'INVALID_TRANSITION'
-  | 'PRODUCT_NOT_FOUND' | 'OUT_OF_STOCK' | 'STOCK_LIMIT_EXCEEDED' | 'STATS_LIMIT_EXCEEDED';
+  | 'PRODUCT_NOT_FOUND' | 'OUT_OF_STOCK' | 'STOCK_LIMIT_EXCEEDED' | 'STATS_LIMIT_EXCEEDED'
+  | 'RESERVATION_NOT_FOUND' | 'RESERVATION_PRODUCT_MISMATCH' | 'RESERVATION_QUANTITY_MISMATCH'
+  | 'RESERVATION_RELEASED' | 'RESERVATION_CONSUMED' | 'RESERVATION_EXPIRED';
 
 /** The same options as every write of this library (repeated here: a port imports nothing). */
 export interface WriteOptions {
@@ -55,7 +64,12 @@ export interface PlaceOrder {
   id?: string;
   userId: string;
   /** 1..100 lines, each product at most once. */
-  items: OrderLine[];
+  items: PlaceOrderLine[];
+}
+
+export interface PlaceOrderLine extends OrderLine {
+  /** A held reservation of this product and exactly this quantity, consumed by the order (see `place`). Each at most once. */
+  reservationId?: string;
 }
 
 export interface OrderLine {

@@ -1,9 +1,10 @@
 import { IdempotencyOptions, idempotentCall, IdempotentCall } from '@kernel/core';
 import { FunctionLibrary, idempotentFcall } from '@kernel/redis';
-import type { Inventory, StockLevel, WriteOptions } from '../inventory.port';
-import { DEFAULT_LOW_STOCK_PAGE, requestOf } from '../inventory-rules';
+import { AtomicError, KernelErrorCode } from '@kernel/core';
+import type { Availability, Inventory, Reservation, StockLevel, SweepResult, WriteOptions } from '../inventory.port';
+import { DEFAULT_LOW_STOCK_PAGE, DEFAULT_SWEEP, newReservationId, requestOf, toReservation } from '../inventory-rules';
 import type { InventoryKeys } from '../keys';
-import { decodeLevels, toLevel } from './redis-replies';
+import { decodeLevels, decodeReservation, toLevel } from './redis-replies';
 
 /**
  * Every operation is one FCALL of lua/inventory.lua (reads with FCALL_RO): checks, writes and the idempotency
@@ -34,6 +35,53 @@ export class RedisFunctionsInventory implements Inventory {
   async lowStock(below: number, limit = DEFAULT_LOW_STOCK_PAGE): Promise<StockLevel[]> {
     const rows = (await this.lib.callReadOnly('low_stock', [this.keys.stock()], [below, limit])) as unknown[];
     return decodeLevels(this.keys.stock(), rows);
+  }
+
+  reserve(productId: string, quantity: number, ttlSeconds: number, options?: WriteOptions): Promise<Reservation> {
+    const call = this.call(options, requestOf.reserve(productId, quantity, ttlSeconds));
+    const id = newReservationId(call);
+    const k = this.keys;
+    return idempotentFcall(this.lib, 'reserve', {
+      call, recordKey: (digest) => k.record(digest), keys: [k.stock(), k.held(), k.deadlines(), k.reservation(id), k.events],
+      args: [productId, quantity, ttlSeconds, id, this.eventsMaxLen], decode: (values) => this.reservation(id, values),
+    });
+  }
+
+  release(productId: string, reservationId: string, options?: WriteOptions): Promise<Reservation> {
+    const k = this.keys;
+    return idempotentFcall(this.lib, 'release', {
+      call: this.call(options, requestOf.release(productId, reservationId)), recordKey: (digest) => k.record(digest),
+      keys: [k.stock(), k.held(), k.deadlines(), k.reservation(reservationId), k.events],
+      args: [productId, reservationId, this.eventsMaxLen], decode: (values) => this.reservation(reservationId, values),
+    });
+  }
+
+  async getReservation(productId: string, reservationId: string): Promise<Reservation> {
+    const values = (await this.lib.callReadOnly('reservation', [this.keys.reservation(reservationId)], [productId, reservationId])) as unknown[];
+    return this.reservation(reservationId, values);
+  }
+
+  async availability(productId: string): Promise<Availability> {
+    const [available, held] = (await this.lib.callReadOnly('availability', [this.keys.stock(), this.keys.held()], [productId])) as number[];
+    return { productId, available, held };
+  }
+
+  /** Two calls: which reservations are due (a read), then one FCALL that re-checks and expires each of them. */
+  async expireDue(limit = DEFAULT_SWEEP): Promise<SweepResult> {
+    const k = this.keys;
+    const ids = (await this.lib.callReadOnly('due', [k.deadlines()], [limit])) as string[];
+    if (ids.length === 0) return { expired: [] };
+    const [, , ...expired] = (await this.lib.call('expire_due', [k.stock(), k.held(), k.deadlines(), k.events, ...ids.map((id) => k.reservation(id))],
+      ['', 0, this.eventsMaxLen, ...ids])) as [number, number, ...string[]]; // no idempotency key: { replayed 0, count, ids… }
+    return { expired };
+  }
+
+  /** reservation_reply's values (the status already as seen on the server clock). */
+  private reservation(id: string, values: unknown[]): Reservation {
+    const key = this.keys.reservation(id);
+    const r = decodeReservation(key, values);
+    if (!r) throw new AtomicError(KernelErrorCode.STORE_CORRUPTED, 'a reservation reply names no reservation', { key });
+    return toReservation(id, r, -Infinity);
   }
 
   private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {

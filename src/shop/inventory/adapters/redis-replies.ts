@@ -1,5 +1,6 @@
 import { AtomicError, KernelErrorCode } from '@kernel/core';
-import type { StockLevel } from '../inventory.port';
+import type { ReservationStatus, StockLevel } from '../inventory.port';
+import type { ReservationRecord } from '../inventory-rules';
 
 /** Decoding shared by both Redis adapters (and by Orders' ones, which read the same sorted set). */
 
@@ -32,3 +33,33 @@ export function decodeLevels(key: string, rows: unknown[]): StockLevel[] {
   }
   return levels;
 }
+
+/** The reservation hash's fields, in the order HMGET and the Lua replies use (lua/include/stock.lua). */
+export const RESERVATION_FIELDS = ['product', 'quantity', 'status', 'created', 'expires', 'order'] as const;
+const STATUSES = ['held', 'released', 'consumed', 'expired'];
+
+/**
+ * A reservation's six values — an HMGET of RESERVATION_FIELDS, or a Lua reply (reservation_reply) — as a record;
+ * null when it does not exist (HMGET's nil product). Integers arrive as numbers (fresh) or strings (stored,
+ * replayed); anything not in the shape our adapters write is refused.
+ */
+export function decodeReservation(key: string, values: readonly unknown[]): ReservationRecord | null {
+  const [product, quantity, status, created, expires, order] = values;
+  if (product === null || product === undefined) return null;
+  const q = integer(quantity);
+  const c = integer(created);
+  const e = integer(expires);
+  if (typeof product !== 'string' || q === null || q < 1 || !STATUSES.includes(String(status)) || c === null || e === null ||
+    typeof order !== 'string' || order === '') {
+    throw new AtomicError(KernelErrorCode.STORE_CORRUPTED, 'reservation is not in the shape our adapters write', { key });
+  }
+  return { productId: product, quantity: q, status: status as ReservationStatus, created: c, expires: e, orderId: order === '-' ? null : order };
+}
+
+/** A record as the reply values of lua/inventory.lua's reservation functions (the transactions adapter records the same). */
+export const reservationValues = (r: ReservationRecord, status: ReservationStatus = r.status): (string | number)[] =>
+  [r.productId, r.quantity, status, r.created, r.expires, r.orderId ?? '-'];
+
+const integer = (value: unknown): number | null =>
+  typeof value === 'number' ? (Number.isSafeInteger(value) ? value : null)
+    : typeof value === 'string' && INTEGER.test(value) && Number.isSafeInteger(Number(value)) ? Number(value) : null;

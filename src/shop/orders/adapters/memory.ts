@@ -2,6 +2,7 @@ import { IdempotencyOptions, idempotentCall, IdempotentCall } from '@kernel/core
 import { MemoryEventLog, MemoryIdempotency } from '@kernel/memory';
 import { orderEvents } from '../events';
 import type { MemoryStock } from '../../inventory/adapters/memory';
+import { stockEvents } from '../../inventory/events';
 import { byCreation, orderNotFound, planCancel, planComplete, planPlace, requestOf, validPlace } from '../order-rules';
 import type { Order, OrderQueue, Orders, PlaceOrder, UserStats, WriteOptions } from '../orders.port';
 
@@ -66,14 +67,24 @@ export class MemoryOrders implements Orders {
 
   private placeNow(cmd: PlaceOrder, call: IdempotentCall | undefined): Order {
     const valid = validPlace(cmd, call);
-    const { id, userId, items, total } = valid;
+    const { id, userId, items, total, reservations } = valid;
     const stats = this.stats(userId);
+    const records = reservations.map((rid) => (rid === undefined ? undefined : this.stock.reservations.get(rid) ?? null));
     planPlace(valid, {
       exists: this.book.orders.has(id),
       stock: items.map((line) => this.stock.levels.get(line.productId) ?? null),
       stats,
+      reservations: records,
+      now: Date.now(),
     });
-    for (const line of items) this.stock.levels.set(line.productId, this.stock.levels.get(line.productId)! - line.quantity);
+    items.forEach((line, i) => {
+      const r = records[i];
+      if (!r) return void this.stock.levels.set(line.productId, this.stock.levels.get(line.productId)! - line.quantity);
+      this.stock.hold(line.productId, -line.quantity); // a reserved line takes the held units
+      r.status = 'consumed';
+      r.orderId = id;
+      this.stock.deadlines.delete(reservations[i]!);
+    });
     const order: Order = { id, userId, items: items.map((line) => ({ ...line })), total, status: 'pending', createdAt: new Date().toISOString() };
     this.book.orders.set(id, order);
     let ids = this.book.userOrders.get(userId);
@@ -82,6 +93,9 @@ export class MemoryOrders implements Orders {
     this.book.stats.set(userId, { totalOrders: stats.totalOrders + 1, totalSpent: stats.totalSpent + total });
     this.book.pending.push(id);
     this.append(orderEvents.placed(order, items.map((line) => this.stock.levels.get(line.productId)!)));
+    items.forEach((line, i) => {
+      if (records[i]) this.append(stockEvents.reservationConsumed(reservations[i]!, line.productId, line.quantity, id));
+    });
     return copy(order);
   }
 

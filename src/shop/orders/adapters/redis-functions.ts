@@ -37,8 +37,15 @@ export class RedisFunctionsOrders implements Orders {
   place(cmd: PlaceOrder, options?: WriteOptions): Promise<Order> {
     const call = this.call(options, requestOf.place(cmd));
     const order = validPlace(cmd, call);
-    const { id, userId, items, total } = order;
+    const { id, userId, items, total, reservations } = order;
     const k = this.keys;
+    if (reservations.some((r) => r !== undefined)) {
+      const reserved = reservations.filter((r): r is string => r !== undefined);
+      return this.write('place_reserved', call, [k.stock(), k.order(id), k.userOrders(userId), k.userStats(userId), k.pending(),
+        k.inventory.held(), k.inventory.deadlines(), ...reserved.map((r) => k.inventory.reservation(r)), k.events],
+      [id, userId, total, encodeItems(items), this.eventsMaxLen, ...items.flatMap((line, i) => [line.productId, line.quantity, reservations[i] ?? '-'])],
+      (values) => placedOrder(order, values));
+    }
     return this.write('place', call, [k.stock(), k.order(id), k.userOrders(userId), k.userStats(userId), k.pending(), k.events],
       [id, userId, total, encodeItems(items), this.eventsMaxLen, ...items.flatMap((line) => [line.productId, line.quantity])],
       (values) => placedOrder(order, values));

@@ -2,8 +2,10 @@ import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { AtomicError, decodeRedisError, IdempotencyOptions, idempotentCall, IdempotentCall } from '@kernel/core';
 import { execMulti, IdempotentDecision, idempotentWatch, WatchRunner } from '@kernel/redis';
-import { decodeStock } from '../../inventory/adapters/redis-replies';
-import { checkEventsType } from '../../inventory/adapters/redis-transactions';
+import { decodeReservation, decodeStock, RESERVATION_FIELDS } from '../../inventory/adapters/redis-replies';
+import { checkEventsType, decodeHeld } from '../../inventory/adapters/redis-transactions';
+import { stockEvents } from '../../inventory/events';
+import type { ReservationRecord } from '../../inventory/inventory-rules';
 import { orderEvents } from '../events';
 import type { OrderKeys } from '../keys';
 import { byCreation, orderNotFound, planCancel, planComplete, planPlace, requestOf, validPlace } from '../order-rules';
@@ -21,6 +23,7 @@ import {
  * | operation | WATCH (= everything read)                               | MULTI                                            |
  * |-----------|----------------------------------------------------------|--------------------------------------------------|
  * | place     | stock, order, user's orders, user's stats, pending       | ZINCRBY -q per line, HSET, SADD, HINCRBY ×2, LPUSH |
+ * |  reserved | + the held hash and each consumed reservation           | HINCRBY held -q instead of ZINCRBY for those lines, HSET consumed, ZREM deadline |
  * | cancel    | stock, order, pending, then the order's user's stats     | ZINCRBY +q per line, HSET, HINCRBY ×2, LREM      |
  * | claimNext | pending, processing, then the oldest pending order       | LMOVE pending→processing, HSET                   |
  * | complete  | order, processing                                        | HSET, LREM                                       |
@@ -52,44 +55,73 @@ export class RedisTransactionsOrders implements Orders {
   place(cmd: PlaceOrder, options?: WriteOptions): Promise<Order> {
     const call = this.call(options, requestOf.place(cmd));
     const order = validPlace(cmd, call);
-    const { id, userId, items, total } = order;
+    const { id, userId, items, total, reservations } = order;
     const k = this.keys;
-    const [stock, orderKey, userOrders, stats, pending] =
-      [k.stock(), k.order(id), k.userOrders(userId), k.userStats(userId), k.pending()];
-    return this.transact(call, [stock, orderKey, userOrders, stats, pending], async (connection) => {
-      const [exists, scores, statsFields, setType, queueType, time, eventsType] = await read(connection, (p) => p
-        .exists(orderKey)
-        .zmscore(stock, ...items.map((line) => line.productId))
-        .hmget(stats, 'totalOrders', 'totalSpent')
-        .type(userOrders)
-        .type(pending)
-        .time()
-        .type(k.events)) as [number, (string | null)[], (string | null)[], string, string, string[], string];
+    const [stock, orderKey, userOrders, stats, pending, held, deadlines] =
+      [k.stock(), k.order(id), k.userOrders(userId), k.userStats(userId), k.pending(), k.inventory.held(), k.inventory.deadlines()];
+    // Reserved lines: their reservations and the held hash are read (and so WATCHed) too; the deadline index is only written.
+    const reservedAt = reservations.flatMap((r, i) => (r === undefined ? [] : [i]));
+    const reservationKeys = reservedAt.map((i) => k.inventory.reservation(reservations[i]!));
+    const watched = reservedAt.length ? [stock, orderKey, userOrders, stats, pending, held, ...reservationKeys]
+      : [stock, orderKey, userOrders, stats, pending];
+    return this.transact(call, watched, async (connection) => {
+      const [exists, scores, statsFields, setType, queueType, time, eventsType, deadlinesType, ...reserved] = await read(connection, (p) => {
+        p.exists(orderKey)
+          .zmscore(stock, ...items.map((line) => line.productId))
+          .hmget(stats, 'totalOrders', 'totalSpent')
+          .type(userOrders)
+          .type(pending)
+          .time()
+          .type(k.events)
+          .type(deadlines);
+        reservedAt.forEach((i, j) => p.hmget(reservationKeys[j], ...RESERVATION_FIELDS).hget(held, items[i].productId));
+      }) as [number, (string | null)[], (string | null)[], string, string, string[], string, string, ...unknown[]];
       expectType(userOrders, setType, 'set');
       expectType(pending, queueType, 'list');
       checkEventsType(k.events, eventsType);
+      if (reservedAt.length) expectType(deadlines, deadlinesType, 'zset');
+      const records: (ReservationRecord | null | undefined)[] = items.map(() => undefined);
+      const heldUnits: number[] = [];
+      reservedAt.forEach((i, j) => {
+        records[i] = decodeReservation(reservationKeys[j], reserved[2 * j] as (string | null)[]);
+        heldUnits[i] = decodeHeld(held, items[i].productId, reserved[2 * j + 1] as string | null);
+      });
       return {
         exists: exists === 1,
         stock: items.map((line, i) => decodeStock(stock, line.productId, scores[i])),
         stats: decodeStats(stats, userId, statsFields),
         created: timeMs(time),
+        now: timeMs(time),
+        reservations: records,
+        heldUnits,
       };
-    }, ({ created, ...reads }): IdempotentDecision => {
+    }, ({ created, heldUnits, ...reads }): IdempotentDecision => {
       try {
         planPlace(order, reads);
       } catch (error) {
         return { error: error as AtomicError };
       }
+      for (const i of reservedAt) {
+        if (heldUnits[i] < items[i].quantity) throw corrupted(held, `held units of ${items[i].productId} are fewer than a live reservation holds`);
+      }
       return {
         values: [created],
         write: (m) => {
-          for (const line of items) m.zincrby(stock, -line.quantity, line.productId);
+          items.forEach((line, i) => {
+            if (reservations[i] === undefined) m.zincrby(stock, -line.quantity, line.productId);
+            else m.hincrby(held, line.productId, -line.quantity);
+          });
           m.hset(orderKey, 'user', userId, 'status', 'pending', 'total', total, 'created', created, 'items', encodeItems(items));
           m.sadd(userOrders, id);
           m.hincrby(stats, 'totalOrders', 1);
           m.hincrby(stats, 'totalSpent', total);
           m.lpush(pending, id);
-          this.append(m, orderEvents.placed(order, items.map((line, i) => reads.stock[i]! - line.quantity)));
+          this.append(m, orderEvents.placed(order, items.map((line, i) => reads.stock[i]! - (reservations[i] === undefined ? line.quantity : 0))));
+          reservedAt.forEach((i, j) => {
+            m.hset(reservationKeys[j], 'status', 'consumed', 'order', id);
+            m.zrem(deadlines, reservations[i]!);
+            this.append(m, stockEvents.reservationConsumed(reservations[i]!, items[i].productId, items[i].quantity, id));
+          });
         },
       };
     }, (values) => placedOrder(order, values));

@@ -16,6 +16,12 @@ export class OrderLineDto {
   @MinorUnits(0)
   @ApiField({ example: 1250 })
   unitPrice!: number;
+
+  /** A held reservation of this product and exactly this quantity: the line takes its units (each reservation once). */
+  @Optional()
+  @AtomicId()
+  @ApiField({ example: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' })
+  reservationId?: string;
 }
 
 /** Repeated products and a total past the safe-integer range are refused by the port (400 too). */
