@@ -2,7 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { RedisAtomicModule } from '@kernel/nest';
 import { AccountsModule } from './accounts/accounts.module';
 import { AppConfig } from './config';
-import { HEALTH_STRATEGY, HealthController } from './health/health.controller';
+import { HealthModule } from './health/health.module';
+import { loggingModule } from './logging';
 import { InventoryModule } from './shop/inventory/inventory.module';
 import { EventsModule } from './events/events.module';
 import { KvModule } from './kv/kv.module';
@@ -15,6 +16,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        loggingModule(config.log),
+        HealthModule.forRoot(config.strategy),
         ...redis,
         AccountsModule.forRoot({
           strategy: config.strategy,
@@ -38,8 +41,6 @@ export class AppModule {
           eventsMaxLen: config.eventsMaxLen,
         }),
       ],
-      controllers: [HealthController],
-      providers: [{ provide: HEALTH_STRATEGY, useValue: config.strategy }],
     };
   }
 }
