@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { RedisAtomicModule } from '@kernel/nest';
+import { AtomicMetricsModule, RedisAtomicModule } from '@kernel/nest';
 import { AccountsModule } from './accounts/accounts.module';
 import { AppConfig } from './config';
 import { HealthModule } from './health/health.module';
@@ -18,6 +18,8 @@ export class AppModule {
       imports: [
         loggingModule(config.log),
         HealthModule.forRoot(config.strategy),
+        // GET /metrics, and every port of every module below measured (METRICS=false: neither).
+        ...(config.metrics ? [AtomicMetricsModule.forRoot({ http: true })] : []),
         ...redis,
         AccountsModule.forRoot({
           strategy: config.strategy,

@@ -50,7 +50,7 @@ export function featureModule<O extends { strategy: AtomicStrategy }>(recipe: Fe
         imports: [...(definition.imports ?? []), MemoryStoresModule],
         providers: [
           ...(definition.providers ?? []),
-          strategyProvider(token, optionsToken, recipe.moduleName, recipe.create),
+          strategyProvider(token, optionsToken, recipe.moduleName, recipe.create, extras.name),
         ],
         controllers: http ? recipe.controllers : [],
         exports: [token],

@@ -3,3 +3,4 @@ export * from './feature-module';
 export * from './http';
 export * from './redis-atomic.module';
 export * from './strategy-provider';
+export * from './metrics';
