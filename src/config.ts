@@ -15,7 +15,7 @@ export interface AppConfig {
   port: number;
   strategy: AtomicStrategy;
   /** `tls` undefined: decided by the URL scheme (`rediss://` = TLS). */
-  redis: { url: string; username?: string; password?: string; tls?: boolean };
+  redis: { url: string; username?: string; password?: string; tls?: boolean; commandTimeoutMs: number };
   ledger: string;
   /** The shop of Inventory and Orders: one hash tag for both (orders take stock atomically). */
   shop: string;
@@ -103,6 +103,7 @@ class Environment {
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsOptional() @IsBoolean({ message: 'must be true or false' })
   REDIS_TLS?: boolean;
+  @integer(1, 600_000) REDIS_COMMAND_TIMEOUT_MS?: number;
   @hashTag() LEDGER?: string;
   @hashTag() SHOP?: string;
   @hashTag() KV_NAMESPACE?: string;
@@ -134,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       username: parsed.REDIS_USERNAME,
       password: parsed.REDIS_PASSWORD,
       tls: parsed.REDIS_TLS,
+      commandTimeoutMs: parsed.REDIS_COMMAND_TIMEOUT_MS ?? 5000,
     },
     ledger: parsed.LEDGER ?? 'main',
     shop: parsed.SHOP ?? 'main',
@@ -153,7 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
 /** The variables of the schema (class fields without initializers are not own keys of an instance). */
 const ENV_NAMES = [
-  'PORT', 'ATOMIC_STRATEGY', 'REDIS_URL', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS', 'LEDGER', 'SHOP', 'KV_NAMESPACE',
+  'PORT', 'ATOMIC_STRATEGY', 'REDIS_URL', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS', 'REDIS_COMMAND_TIMEOUT_MS', 'LEDGER', 'SHOP', 'KV_NAMESPACE',
   'MAX_BATCH', 'HISTORY_LIMIT', 'IDEMPOTENCY_TTL_SECONDS', 'EVENTS_MAXLEN', 'LOG_LEVEL', 'LOG_FORMAT', 'METRICS',
   'SHUTDOWN_GRACE_MS',
 ] as const;

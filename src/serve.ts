@@ -2,7 +2,6 @@ import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { isAtomicError } from '@kernel/core';
 import { ConfigError, loadConfig, redactUrl } from './config';
-import { Drain } from './health/drain';
 
 /**
  * Runs the HTTP service from the environment (see the README's configuration table). On SIGTERM/SIGINT it
@@ -17,6 +16,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     }
     throw err;
   });
+  const { Drain } = await import('./health/drain');
   const app = await createApp(config);
   await app.init();
   try {

@@ -145,7 +145,7 @@ describe.each(['functions', 'transactions', 'memory'] as const)('GET /metrics, s
       const key = 'ra:{main}:acct:a';
       let stop = false;
       const writer = (async () => {
-        while (!stop) await admin.hincrby(key, 'balance', 0);
+        while (!stop) await admin.hincrby(key, 'b', 0); // the balance field, unchanged — but the key is touched
       })();
       try {
         await Promise.all(Array.from({ length: 8 }, () => post('/accounts/a/deposit', { amount: 1 })));

@@ -38,7 +38,7 @@ describe('the validated environment (loadConfig)', () => {
 
   it('has a default for every variable', () => {
     expect(loadConfig({})).toEqual({
-      port: 3000, strategy: 'functions', redis: { url: 'redis://127.0.0.1:6379' }, ledger: 'main', shop: 'main', kvNamespace: 'kv',
+      port: 3000, strategy: 'functions', redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: 5000 }, ledger: 'main', shop: 'main', kvNamespace: 'kv',
       maxBatch: 1000, historyLimit: 1000, idempotencyTtlSeconds: 86_400, eventsMaxLen: 100_000, log: { level: 'info', format: 'json' },
       metrics: true, shutdownGraceMs: 10_000,
     });
@@ -48,11 +48,11 @@ describe('the validated environment (loadConfig)', () => {
 
   it('reads valid values', () => {
     expect(loadConfig({
-      PORT: '8080', ATOMIC_STRATEGY: 'transactions', REDIS_URL: 'rediss://u:p@cache:6380/2', REDIS_TLS: 'false', LEDGER: 'payroll',
+      PORT: '8080', ATOMIC_STRATEGY: 'transactions', REDIS_URL: 'rediss://u:p@cache:6380/2', REDIS_TLS: 'false', REDIS_COMMAND_TIMEOUT_MS: '250', LEDGER: 'payroll',
       SHOP: 'eu-1', KV_NAMESPACE: 'flags', MAX_BATCH: '2000', HISTORY_LIMIT: '5', IDEMPOTENCY_TTL_SECONDS: '60', EVENTS_MAXLEN: '10',
       LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty', METRICS: 'false', SHUTDOWN_GRACE_MS: '0',
     })).toEqual({
-      port: 8080, strategy: 'transactions', redis: { url: 'rediss://u:p@cache:6380/2', tls: false }, ledger: 'payroll', shop: 'eu-1',
+      port: 8080, strategy: 'transactions', redis: { url: 'rediss://u:p@cache:6380/2', tls: false, commandTimeoutMs: 250 }, ledger: 'payroll', shop: 'eu-1',
       kvNamespace: 'flags', maxBatch: 2000, historyLimit: 5, idempotencyTtlSeconds: 60, eventsMaxLen: 10,
       log: { level: 'debug', format: 'pretty' }, metrics: false, shutdownGraceMs: 0,
     });
@@ -68,6 +68,7 @@ describe('the validated environment (loadConfig)', () => {
     ['REDIS_URL', 'notaurl', 'REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (got "notaurl")'],
     ['REDIS_URL', 'http://cache:6379', 'REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (got "http://cache:6379")'],
     ['REDIS_URL', 'redis://cache:70000', 'REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (got "redis://cache:70000")'],
+    ['REDIS_COMMAND_TIMEOUT_MS', '0', 'REDIS_COMMAND_TIMEOUT_MS must be a whole number from 1 to 600000 (got "0")'],
     ['REDIS_TLS', 'yes-please', 'REDIS_TLS must be true or false (got "yes-please")'],
     ['MAX_BATCH', '-1', 'MAX_BATCH must be a whole number from 1 to 2000 (got "-1")'],
     ['MAX_BATCH', '2001', 'MAX_BATCH must be a whole number from 1 to 2000 (got "2001")'],
