@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DynamicModule, Injectable, Module } from '@nestjs/common';
 import { Logger, LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
 import type { Options } from 'pino-http';
 import PinoPretty from 'pino-pretty';
 import type { AppConfig } from './config';
@@ -35,10 +36,12 @@ export function loggingModule(log: AppConfig['log']): DynamicModule {
     customErrorMessage: (req, res) => `${req.method} ${req.routePattern ?? req.url} ${res.statusCode}`,
     redact: { paths: ['password', '*.password', 'headers.authorization', '*.headers.authorization', '*.headers.cookie'], censor: '[redacted]' },
   };
-  // pretty: formatted in this thread, synchronously (no worker thread that could lose the last lines at exit).
-  const pinoHttp = log.format === 'pretty'
-    ? [options, PinoPretty({ sync: true, colorize: false, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })] as const
-    : options;
+  // Written synchronously, in this thread: lines keep their order and none is lost at exit (the service exits
+  // right after "stopped"); pretty is formatted here too, not in a worker thread.
+  const stream = log.format === 'pretty'
+    ? PinoPretty({ sync: true, colorize: false, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    : pino.destination({ dest: 1, sync: true });
+  const pinoHttp = [options, stream] as const;
   return {
     module: LoggingModule,
     imports: [LoggerModule.forRoot({ pinoHttp: pinoHttp as never })],

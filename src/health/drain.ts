@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
+import { AtomicMetrics } from '@kernel/nest';
 
 /** The answer to a request that arrives while the service drains (with a `code`, like every error). */
 export const SHUTTING_DOWN = { statusCode: 503, code: 'SHUTTING_DOWN', message: 'the service is shutting down: retry on another instance' };
@@ -22,7 +24,7 @@ export class Drain implements OnModuleInit {
   private inFlight = 0;
   private readonly idle = new Set<() => void>();
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(private readonly adapterHost: HttpAdapterHost, @Optional() private readonly metrics?: AtomicMetrics) {}
 
   get draining(): boolean {
     return this.state === 'draining';
@@ -32,6 +34,23 @@ export class Drain implements OnModuleInit {
     const adapter = this.adapterHost.httpAdapter;
     if (adapter?.getType() !== 'fastify') return; // the service runs on Fastify; a host app on Express drains its own way
     const fastify = adapter.getInstance<FastifyInstance>();
+    if (this.metrics) {
+      const drain = this;
+      new Gauge({
+        name: 'redis_atomic_http_requests_in_flight', help: 'HTTP requests being handled (a scrape counts itself)',
+        registers: [this.metrics.registry],
+        collect(this: Gauge) {
+          this.set(drain.inFlight);
+        },
+      });
+      new Gauge({
+        name: 'redis_atomic_http_draining', help: '1 once a shutdown signal was received (readiness false), else 0',
+        registers: [this.metrics.registry],
+        collect(this: Gauge) {
+          this.set(drain.draining ? 1 : 0);
+        },
+      });
+    }
     fastify.addHook('onRequest', (request, reply, done) => {
       (request.raw as { routePattern?: string }).routePattern = request.routeOptions.url;
       if (this.draining) {

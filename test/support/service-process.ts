@@ -1,11 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { compiledService } from './compiled-service';
 
 const ROOT = join(__dirname, '..', '..');
 
 /**
- * The service as a real process: src/main.ts through ts-node (transpile-only), like `npm start` minus the
- * build. Its stdout and stderr are captured line by line.
+ * The service as a real process: src/main.ts compiled (compiled-service.ts) and run by node, like `npm start`.
+ * Its stdout and stderr are captured.
  */
 export class ServiceProcess {
   private output = '';
@@ -31,7 +32,7 @@ export class ServiceProcess {
   }
 
   static start(env: NodeJS.ProcessEnv): ServiceProcess {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'src/main.ts'], {
+    const child = spawn(process.execPath, [compiledService()], {
       cwd: ROOT,
       env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'info', LOG_FORMAT: 'json', NO_COLOR: '1', FORCE_COLOR: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
