@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config';
  * main.ts, plus one bench-only route: POST /bench/noop takes the same DTO through the same global
  * validation pipe and error filter and returns a constant receipt-shaped object without touching Redis;
  * GET /bench/cpu reports the process's CPU time.
- * Prints `LISTENING <port>` once ready; exits when its stdin closes (the bench ended or died) or on SIGTERM (Nest's shutdown hooks).
+ * Prints `LISTENING <port>` once ready; exits when its stdin closes (the bench ended or died) or on SIGTERM (Node's default action).
  */
 const NOOP_RECEIPT = {
   id: '00000000-0000-4000-8000-000000000000',

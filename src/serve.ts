@@ -18,21 +18,10 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   });
   const { Drain } = await import('./health/drain');
   const app = await createApp(config);
-  await app.init();
-  try {
-    // Fastify's own listen: it rejects once, without Nest's extra error log (a failed start is reported once, by main).
-    await app.getHttpAdapter().getInstance().listen({ port: config.port, host: '0.0.0.0' });
-  } catch (err) {
-    await app.close().catch(() => undefined);
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new ConfigError('PORT', `PORT ${config.port} is already in use by another process: stop it or choose another PORT`);
-    }
-    throw err;
-  }
   const logger = new Logger('Main');
-  logger.log(`listening on :${config.port} — strategy ${config.strategy}` +
-    (config.strategy === 'memory' ? ' (in-process, nothing persisted)' : ` on ${redactUrl(config.redis.url)}`));
 
+  // Handlers first: a signal that arrives as (or before) "listening" is printed is a graceful stop, never Node's
+  // default action (killed by the signal).
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return logger.warn(`${signal} again: already shutting down`);
@@ -50,6 +39,21 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     }
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, (s: NodeJS.Signals) => void stop(s));
+
+  await app.init();
+  try {
+    // Fastify's own listen: it rejects once, without Nest's extra error log (a failed start is reported once, by main).
+    await app.getHttpAdapter().getInstance().listen({ port: config.port, host: '0.0.0.0' });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new ConfigError('PORT', `PORT ${config.port} is already in use by another process: stop it or choose another PORT`);
+    }
+    throw err;
+  }
+  if (stopping) return; // a signal during the start: the drain above closes what was just opened
+  logger.log(`listening on :${config.port} — strategy ${config.strategy}` +
+    (config.strategy === 'memory' ? ' (in-process, nothing persisted)' : ` on ${redactUrl(config.redis.url)}`));
 }
 
 /** One line on stderr and exit 1: a failed start needs no stack trace to be understood. */

@@ -26,7 +26,7 @@ export function compiledService(): string {
   const files = [...sources(join(ROOT, 'src')), ...sources(join(ROOT, 'libs'))].sort();
   const hash = createHash('sha256');
   for (const file of files) hash.update(file).update('\0').update(readFileSync(file)).update('\0');
-  hash.update(readFileSync(join(ROOT, 'tsconfig.json')));
+  hash.update(readFileSync(join(ROOT, 'tsconfig.json'))).update(ROOT); // lua/ and node_modules are linked from ROOT
   const out = join(tmpdir(), `redis-atomic-service-${hash.digest('hex').slice(0, 16)}`);
   const main = join(out, 'src', 'main.js');
   if (existsSync(main)) return main;
