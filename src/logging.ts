@@ -64,6 +64,9 @@ function requestLine(req: LoggedRequest, res: LoggedResponse, value: Record<stri
   };
 }
 
+/** Nest's start-up chatter (a line per module and per route): `debug`, not `info`. */
+const START_UP_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
 /**
  * Nest's logger on pino, minus one line: "Nest application successfully started" is written by `init()`,
  * before the port is bound — the service says "listening" itself once it really is.
@@ -71,7 +74,9 @@ function requestLine(req: LoggedRequest, res: LoggedResponse, value: Record<stri
 @Injectable()
 export class ServiceLogger extends Logger {
   override log(message: unknown, ...optionalParams: unknown[]): void {
-    if (optionalParams.at(-1) === 'NestApplication' && /successfully started/.test(String(message))) return;
+    const context = optionalParams.at(-1);
+    if (context === 'NestApplication' && /successfully started/.test(String(message))) return;
+    if (typeof context === 'string' && START_UP_CONTEXTS.has(context)) return super.debug(message, ...optionalParams);
     super.log(message, ...optionalParams);
   }
 }

@@ -5,8 +5,13 @@
  * the process' default metrics. Measured at the port, so the memory strategy (no Redis) has them too.
  */
 import { spawnSync } from 'node:child_process';
+import { Test } from '@nestjs/testing';
+import { Registry } from 'prom-client';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AtomicMetrics } from '@kernel/nest';
+import { AtomicMetrics, AtomicMetricsModule } from '@kernel/nest';
+import { AccountsModule } from '../../src/accounts/accounts.module';
+import type { AccountsLedger } from '../../src/accounts/accounts.port';
+import { getLedgerToken } from '../../src/accounts/accounts.tokens';
 import { WatchRunner } from '@kernel/redis';
 import { RedisServer } from '@kernel/testing';
 import { createApp } from '../../src/bootstrap';
@@ -181,6 +186,32 @@ describe('WATCH retries exhausted', () => {
     } finally {
       runner.close();
       await server.stop();
+    }
+  });
+});
+
+describe('metrics in an app that embeds the modules (no HTTP, its own registry)', () => {
+  it('a named instance\'s port is measured into the host\'s registry; nothing else is added to it', async () => {
+    const registry = new Registry();
+    const moduleRef = await Test.createTestingModule({
+      imports: [AtomicMetricsModule.forRoot({ registry }), AccountsModule.forRoot({ strategy: 'memory', name: 'payroll' })],
+    }).compile();
+    try {
+      const ledger = moduleRef.get<AccountsLedger>(getLedgerToken('payroll'));
+      await ledger.open({ id: 'company', balance: 10 });
+      await expect(ledger.get('nobody')).rejects.toMatchObject({ code: 'ACCOUNT_NOT_FOUND' });
+      expect(await ledger.get('company')).toEqual({ id: 'company', balance: 10, minBalance: 0 }); // the port works as before
+      const text = await registry.metrics();
+      expect(promtool(text).status).toBe(0);
+      const all = samples(text);
+      const labels = { module: 'accounts', instance: 'payroll', strategy: 'memory' };
+      expect(value(all, 'redis_atomic_operations_total', { ...labels, operation: 'open', outcome: 'ok' })).toBe(1);
+      expect(value(all, 'redis_atomic_operations_total', { ...labels, operation: 'get', outcome: 'ok' })).toBe(1);
+      expect(value(all, 'redis_atomic_operations_total', { ...labels, operation: 'get', outcome: 'ACCOUNT_NOT_FOUND' })).toBe(1);
+      expect(value(all, 'process_cpu_seconds_total')).toBeUndefined(); // the host decides about default metrics
+      expect(text).not.toContain('redis_atomic_redis_up'); // no Redis in this app
+    } finally {
+      await moduleRef.close();
     }
   });
 });
