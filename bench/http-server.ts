@@ -13,7 +13,7 @@ import { runWorkers, workerCount } from '../src/workers';
  * main.ts, plus one bench-only route: POST /bench/noop takes the same DTO through the same global
  * validation (@AtomicBody) and error filter and returns a constant receipt-shaped object without touching Redis;
  * GET /bench/cpu reports the process's CPU time.
- * Prints `LISTENING <port>` once ready; exits when its stdin closes (the bench ended or died) or on SIGTERM (Nest's shutdown hooks).
+ * Prints `LISTENING <port>` once ready; exits when its stdin closes (the bench ended or died) or on SIGTERM (Node's default action).
  */
 const NOOP_RECEIPT = {
   id: '00000000-0000-4000-8000-000000000000',
@@ -46,7 +46,7 @@ class NoopController {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...process.env }); // no request lines: they would cost throughput
 
   @Module({ imports: [AppModule.forRoot(config)], controllers: [NoopController] })
   class BenchHttpModule {}
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
 }
 
 // WORKERS=2 runs this file as the primary of two workers (src/workers.ts), like the service.
-runWorkers(workerCount(process.env.WORKERS), main, (err: unknown) => {
+runWorkers(workerCount(loadConfig(process.env).workers), main, (err: unknown) => {
   console.error(err);
   process.exit(1);
 });

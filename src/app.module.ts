@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { RedisAtomicModule } from '@kernel/nest';
+import { AtomicMetricsModule, RedisAtomicModule } from '@kernel/nest';
 import { AccountsModule } from './accounts/accounts.module';
 import { AppConfig } from './config';
-import { HEALTH_STRATEGY, HealthController } from './health/health.controller';
+import { HealthModule } from './health/health.module';
+import { loggingModule } from './logging';
 import { InventoryModule } from './shop/inventory/inventory.module';
 import { EventsModule } from './events/events.module';
 import { KvModule } from './kv/kv.module';
@@ -15,6 +16,10 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        loggingModule(config.log),
+        HealthModule.forRoot(config.strategy),
+        // GET /metrics, and every port of every module below measured (METRICS=false: neither).
+        ...(config.metrics ? [AtomicMetricsModule.forRoot({ http: true })] : []),
         ...redis,
         AccountsModule.forRoot({
           strategy: config.strategy,
@@ -41,8 +46,6 @@ export class AppModule {
           eventsMaxLen: config.eventsMaxLen,
         }),
       ],
-      controllers: [HealthController],
-      providers: [{ provide: HEALTH_STRATEGY, useValue: config.strategy }],
     };
   }
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { loadConfig } from './config';
 import { failedToStart, serve } from './serve';
 import { runWorkers, workerCount } from './workers';
 
@@ -10,7 +11,7 @@ const USAGE = `usage: redis-atomic <command>
 const [command = 'help'] = process.argv.slice(2);
 if (command === 'serve') {
   try {
-    runWorkers(workerCount(process.env.WORKERS), serve, failedToStart);
+    runWorkers(workerCount(loadConfig().workers), serve, failedToStart); // the config is checked once, before any fork
   } catch (err) {
     failedToStart(err);
   }

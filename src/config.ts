@@ -1,11 +1,21 @@
-import { ATOMIC_STRATEGIES, AtomicStrategy } from '@kernel/core';
+import 'reflect-metadata';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, registerDecorator, validateSync, ValidationError,
+} from 'class-validator';
+import { ATOMIC_STRATEGIES, AtomicStrategy, ID_PATTERN } from '@kernel/core';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Everything the service reads from the environment, checked once at start. */
 export interface AppConfig {
   port: number;
   strategy: AtomicStrategy;
   /** `tls` undefined: decided by the URL scheme (`rediss://` = TLS). */
-  redis: { url: string; username?: string; password?: string; tls?: boolean };
+  redis: { url: string; username?: string; password?: string; tls?: boolean; commandTimeoutMs: number };
   ledger: string;
   /** The shop of Inventory and Orders: one hash tag for both (orders take stock atomically). */
   shop: string;
@@ -16,48 +26,165 @@ export interface AppConfig {
   idempotencyTtlSeconds: number;
   /** EVENTS_MAXLEN: the cap of each shard's event log (XADD MAXLEN ~, approximate). */
   eventsMaxLen: number;
-  /** DOCS_ENABLED (default true): Swagger UI at /docs and the OpenAPI document at /docs-json. */
-  docs: boolean;
+  /** DOCS_ENABLED: Swagger UI at /docs and the OpenAPI document at /docs-json; unset = on when @nestjs/swagger is installed. */
+  docs: boolean | 'auto';
   /** RESERVATION_SWEEP_MS: how often this instance expires lapsed stock reservations (every instance may); 0 = never. */
   reservationSweepMs: number;
+  /** LOG_LEVEL / LOG_FORMAT (json by default, pretty when NODE_ENV=development). */
+  log: { level: LogLevel; format: LogFormat };
+  /** METRICS: serve GET /metrics (Prometheus) and count every port operation. */
+  metrics: boolean;
+  /** SHUTDOWN_GRACE_MS: how long in-flight requests may take to finish after SIGTERM/SIGINT. */
+  shutdownGraceMs: number;
+  /** WORKERS: Node processes sharing the port (node:cluster); `auto` = the cores available. */
+  workers: number | 'auto';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const strategy = (env.ATOMIC_STRATEGY ?? 'functions') as AtomicStrategy;
-  if (!ATOMIC_STRATEGIES.includes(strategy)) {
-    throw new Error(`ATOMIC_STRATEGY must be one of ${ATOMIC_STRATEGIES.join(', ')} (got "${strategy}")`);
+/** A bad environment variable: `variable` names it, `message` is one line saying what is expected. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+
+  constructor(readonly variable: string, message: string) {
+    super(message);
   }
-  return {
-    port: integer(env, 'PORT', 3000),
-    strategy,
-    redis: {
-      url: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      username: env.REDIS_USERNAME || undefined,
-      password: env.REDIS_PASSWORD || undefined,
-      tls: env.REDIS_TLS === undefined || env.REDIS_TLS === '' ? undefined : env.REDIS_TLS === 'true',
+}
+
+/** An empty variable is an unset one (`PORT= npm start` means the default). */
+const unsetIfEmpty = () => Transform(({ value }) => (value === '' ? undefined : value));
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => (target: object, property: string) => {
+  const message = max === Number.MAX_SAFE_INTEGER ? `must be a whole number >= ${min}` : `must be a whole number from ${min} to ${max}`;
+  unsetIfEmpty()(target, property);
+  // Digits only: "1.5", "-3", "1e3", "0x10", " 8" are refused, not coerced (Number() would accept most of them).
+  Transform(({ value }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value))(target, property);
+  IsOptional()(target, property);
+  IsInt({ message })(target, property);
+  Min(min, { message })(target, property);
+  Max(max, { message })(target, property);
+};
+const oneOf = (values: readonly string[]) => (target: object, property: string) => {
+  unsetIfEmpty()(target, property);
+  IsOptional()(target, property);
+  IsIn(values, { message: `must be one of ${values.join(', ')}` })(target, property);
+};
+const hashTag = () => (target: object, property: string) => {
+  unsetIfEmpty()(target, property);
+  IsOptional()(target, property);
+  Matches(ID_PATTERN, { message: `must match ${ID_PATTERN.source}` })(target, property);
+};
+
+/** `redis://` or `rediss://` with a host: anything else (http://, a bare host, garbage) is refused. */
+function IsRedisUrl() {
+  return (target: object, property: string) => registerDecorator({
+    target: target.constructor,
+    propertyName: property,
+    options: { message: 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' },
+    validator: {
+      validate(value: unknown) {
+        if (value === undefined) return true;
+        if (typeof value !== 'string') return false;
+        try {
+          const url = new URL(value);
+          const port = url.port === '' ? 6379 : Number(url.port);
+          return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' &&
+            port >= 1 && port <= 65535 && /^\/?(\d+)?$/.test(url.pathname);
+        } catch {
+          return false;
+        }
+      },
     },
-    ledger: env.LEDGER ?? 'main',
-    shop: env.SHOP ?? 'main',
-    kvNamespace: env.KV_NAMESPACE ?? 'kv',
-    maxBatch: integer(env, 'MAX_BATCH', 1000),
-    historyLimit: integer(env, 'HISTORY_LIMIT', 1000),
-    idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400),
-    eventsMaxLen: integer(env, 'EVENTS_MAXLEN', 100_000),
-    docs: flag(env, 'DOCS_ENABLED', true),
-    reservationSweepMs: env.RESERVATION_SWEEP_MS === '0' ? 0 : integer(env, 'RESERVATION_SWEEP_MS', 1000),
+  });
+}
+
+/**
+ * The one schema of the service's environment (class-validator over an env class). Every variable is in the
+ * README's configuration table with its default.
+ */
+class Environment {
+  @integer(1, 65535) PORT?: number;
+  @oneOf(ATOMIC_STRATEGIES) ATOMIC_STRATEGY?: AtomicStrategy;
+  @unsetIfEmpty() @IsRedisUrl() REDIS_URL?: string;
+  @unsetIfEmpty() @IsOptional() @IsString() REDIS_USERNAME?: string;
+  @unsetIfEmpty() @IsOptional() @IsString() REDIS_PASSWORD?: string;
+  @unsetIfEmpty()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsOptional() @IsBoolean({ message: 'must be true or false' })
+  REDIS_TLS?: boolean;
+  @integer(1, 600_000) REDIS_COMMAND_TIMEOUT_MS?: number;
+  @hashTag() LEDGER?: string;
+  @hashTag() SHOP?: string;
+  @hashTag() KV_NAMESPACE?: string;
+  @integer(1, 2000) MAX_BATCH?: number;
+  @integer(1) HISTORY_LIMIT?: number;
+  @integer(1) IDEMPOTENCY_TTL_SECONDS?: number;
+  @integer(1) EVENTS_MAXLEN?: number;
+  @oneOf(LOG_LEVELS) LOG_LEVEL?: LogLevel;
+  @oneOf(LOG_FORMATS) LOG_FORMAT?: LogFormat;
+  @unsetIfEmpty()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsOptional() @IsBoolean({ message: 'must be true or false' })
+  METRICS?: boolean;
+  @integer(0, 600_000) SHUTDOWN_GRACE_MS?: number;
+  @unsetIfEmpty()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsOptional() @IsBoolean({ message: 'must be true or false' })
+  DOCS_ENABLED?: boolean;
+  @integer(0, 86_400_000) RESERVATION_SWEEP_MS?: number;
+  @unsetIfEmpty() @IsOptional() @Matches(/^(auto|[1-9]\d{0,2})$/, { message: 'must be a whole number from 1 to 999, or auto' })
+  WORKERS?: string;
+}
+
+/** Reads and checks the environment; the first bad variable throws a ConfigError naming it. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const raw: Record<string, unknown> = {};
+  for (const name of ENV_NAMES) raw[name] = env[name];
+  const parsed = plainToInstance(Environment, raw);
+  const errors = validateSync(parsed, { forbidUnknownValues: false });
+  if (errors.length) throw configError(errors[0], env);
+  return {
+    port: parsed.PORT ?? 3000,
+    strategy: parsed.ATOMIC_STRATEGY ?? 'functions',
+    redis: {
+      url: parsed.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      username: parsed.REDIS_USERNAME,
+      password: parsed.REDIS_PASSWORD,
+      tls: parsed.REDIS_TLS,
+      commandTimeoutMs: parsed.REDIS_COMMAND_TIMEOUT_MS ?? 5000,
+    },
+    ledger: parsed.LEDGER ?? 'main',
+    shop: parsed.SHOP ?? 'main',
+    kvNamespace: parsed.KV_NAMESPACE ?? 'kv',
+    maxBatch: parsed.MAX_BATCH ?? 1000,
+    historyLimit: parsed.HISTORY_LIMIT ?? 1000,
+    idempotencyTtlSeconds: parsed.IDEMPOTENCY_TTL_SECONDS ?? 86_400,
+    eventsMaxLen: parsed.EVENTS_MAXLEN ?? 100_000,
+    log: {
+      level: parsed.LOG_LEVEL ?? 'info',
+      format: parsed.LOG_FORMAT ?? (env.NODE_ENV === 'development' ? 'pretty' : 'json'),
+    },
+    metrics: parsed.METRICS ?? true,
+    shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS ?? 10_000,
+    docs: parsed.DOCS_ENABLED ?? 'auto',
+    reservationSweepMs: parsed.RESERVATION_SWEEP_MS ?? 1000,
+    workers: parsed.WORKERS === undefined ? 1 : parsed.WORKERS === 'auto' ? 'auto' : Number(parsed.WORKERS),
   };
 }
 
-function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new Error(`${name} must be a positive integer (got "${raw}")`);
-  return Number(raw);
+/** The variables of the schema (class fields without initializers are not own keys of an instance). */
+const ENV_NAMES = [
+  'PORT', 'ATOMIC_STRATEGY', 'REDIS_URL', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS', 'REDIS_COMMAND_TIMEOUT_MS', 'LEDGER', 'SHOP', 'KV_NAMESPACE',
+  'MAX_BATCH', 'HISTORY_LIMIT', 'IDEMPOTENCY_TTL_SECONDS', 'EVENTS_MAXLEN', 'LOG_LEVEL', 'LOG_FORMAT', 'METRICS',
+  'SHUTDOWN_GRACE_MS', 'DOCS_ENABLED', 'RESERVATION_SWEEP_MS', 'WORKERS',
+] as const;
+
+function configError(error: ValidationError, env: NodeJS.ProcessEnv): ConfigError {
+  const variable = error.property;
+  const expected = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
+  // Never echo a secret: the URL's password is masked, REDIS_PASSWORD is not shown at all.
+  const got = variable === 'REDIS_PASSWORD' ? '' : ` (got "${redactUrl(String(env[variable]))}")`;
+  return new ConfigError(variable, `${variable} ${expected}${got}`);
 }
 
-function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (raw !== 'true' && raw !== 'false') throw new Error(`${name} must be true or false (got "${raw}")`);
-  return raw === 'true';
+/** `redis://user:secret@host` → `redis://user:***@host`; anything that is not a URL is returned as is. */
+export function redactUrl(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }

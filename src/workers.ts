@@ -8,12 +8,7 @@ import { availableParallelism } from 'node:os';
  * and exits 0 (1 if a worker failed). A worker that dies unexpectedly takes the service down with a clear
  * line rather than being restarted in a loop: the orchestrator restarts the whole service.
  */
-export function workerCount(raw: string | undefined): number {
-  if (raw === undefined || raw === '' || raw === '1') return 1;
-  if (raw === 'auto') return availableParallelism();
-  if (!/^[1-9]\d{0,2}$/.test(raw)) throw new Error(`WORKERS must be a whole number from 1 to 999, or auto (got "${raw}")`);
-  return Number(raw);
-}
+export const workerCount = (workers: number | 'auto'): number => (workers === 'auto' ? availableParallelism() : workers);
 
 /** Runs `serve` in this process (one worker), or as the primary of `count` workers that each run it. */
 export function runWorkers(count: number, serve: () => Promise<void>, onError: (err: unknown) => never): void {

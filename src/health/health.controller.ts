@@ -1,21 +1,33 @@
-import { Controller, Get, Inject, Optional, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import type Redis from 'ioredis';
 import { ApiAtomicRoute, ApiGroup, FunctionLibraries, REDIS_CLIENT } from '@kernel/nest';
+import { Drain } from './drain';
 import { HealthResponse } from './health.dto';
 
 export const HEALTH_STRATEGY = Symbol('HEALTH_STRATEGY');
 
+interface LibraryState { library: string; version: string | null; expected: string }
+
 /**
- * Ready when Redis answers and every Lua library is loaded at the version this build ships. A library the
- * server lost (restart without persistence) is reloaded here, so health turns green again without a restart;
- * a library at another version (another build sharing the server) is reported as not ready, and left alone.
+ * Probes (@nestjs/terminus) that only look — they never load a library, never write:
+ * - `GET /health/live`: the process answers (restart it when it does not);
+ * - `GET /health/ready`: Redis answers, every Lua library is loaded at the version this build ships, and the
+ *   service is not draining (send it traffic);
+ * - `GET /health`: the summary of earlier versions (same body), ready or 503.
+ * A library the server lost (restart without persistence, FUNCTION FLUSH) is reloaded by the next call that
+ * needs it (FunctionLibrary), not by a probe; a library at another version (another build sharing the server)
+ * is reported and left alone.
  */
 @ApiGroup('health')
 @Controller('health')
 export class HealthController {
   constructor(
     @Inject(HEALTH_STRATEGY) private readonly strategy: string,
+    private readonly health: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+    private readonly drain: Drain,
     @Optional() @Inject(REDIS_CLIENT) private readonly redis?: Redis,
     @Optional() private readonly libraries?: FunctionLibraries,
   ) {}
@@ -31,27 +43,72 @@ export class HealthController {
     store: false,
   })
   async check(@Res({ passthrough: true }) reply: FastifyReply) {
-    if (!this.redis) return { status: 'ok', store: 'memory', strategy: this.strategy };
+    const draining = this.drain.draining ? { draining: true } : {};
+    if (!this.redis) {
+      if (this.drain.draining) reply.status(503);
+      return { status: this.drain.draining ? 'unavailable' : 'ok', store: 'memory', strategy: this.strategy, ...draining };
+    }
     try {
-      await withTimeout(this.redis.ping(), 1000);
-      const functions = await Promise.all((this.libraries?.all() ?? []).map(async (library) => {
-        let version = await library.loadedVersion();
-        if (version === null) {
-          // Lost (restart without persistence, FUNCTION FLUSH): reload. Another version is another build's
-          // (rolling deploy): report it, never overwrite it from a health probe.
-          await library.load().catch(() => undefined);
-          version = await library.loadedVersion();
-        }
-        return { library: library.name, version, expected: library.version };
-      }));
-      const ready = functions.every((f) => f.version === f.expected);
+      const functions = await this.inspect();
+      const ready = functions.every((f) => f.version === f.expected) && !this.drain.draining;
       if (!ready) reply.status(503);
-      const body = { status: ready ? 'ok' : 'unavailable', store: 'redis', strategy: this.strategy };
+      const body = { status: ready ? 'ok' : 'unavailable', store: 'redis', strategy: this.strategy, ...draining };
       return functions.length ? { ...body, functions } : body;
     } catch (err) {
       reply.status(503);
-      return { status: 'unavailable', store: 'redis', strategy: this.strategy, error: (err as Error).message };
+      return { status: 'unavailable', store: 'redis', strategy: this.strategy, ...draining, error: (err as Error).message };
     }
+  }
+
+  @Get('live')
+  live() {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    try {
+      return await this.health.check([
+        () => this.drain.draining ? this.indicator.check('shutdown').down({ message: 'draining' }) : this.indicator.check('shutdown').up(),
+        ...(this.redis ? [() => this.redisIndicator(), () => this.functionsIndicator()] : []),
+      ]);
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      reply.status(503);
+      const code = this.drain.draining ? 'SHUTTING_DOWN' : 'NOT_READY';
+      return { statusCode: 503, code, ...(err.getResponse() as object) };
+    }
+  }
+
+  private async redisIndicator(): Promise<HealthIndicatorResult> {
+    const redis = this.indicator.check('redis');
+    try {
+      await withTimeout(this.redis!.ping(), 1000);
+      return redis.up({ strategy: this.strategy });
+    } catch (err) {
+      return redis.down({ message: (err as Error).message });
+    }
+  }
+
+  private async functionsIndicator(): Promise<HealthIndicatorResult> {
+    const functions = this.indicator.check('functions');
+    try {
+      const libraries = await this.inspect();
+      const data = { libraries: Object.fromEntries(libraries.map((f) => [f.library, { version: f.version, expected: f.expected }])) };
+      return libraries.every((f) => f.version === f.expected) ? functions.up(data) : functions.down(data);
+    } catch (err) {
+      return functions.down({ message: (err as Error).message });
+    }
+  }
+
+  /** Redis answers, and the version of every library this app uses (null when not loaded). Reads only. */
+  private async inspect(): Promise<LibraryState[]> {
+    await withTimeout(this.redis!.ping(), 1000);
+    return Promise.all((this.libraries?.all() ?? []).map(async (library) => ({
+      library: library.name,
+      version: await withTimeout(library.loadedVersion(), 1000),
+      expected: library.version,
+    })));
   }
 }
 

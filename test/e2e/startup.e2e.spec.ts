@@ -9,9 +9,10 @@ import { AtomicError, isAtomicError } from '@kernel/core';
 import { freePort } from '@kernel/testing';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
+import { compiledService } from '../support/compiled-service';
 
 const ROOT = join(__dirname, '..', '..');
-const EXIT_LIMIT_MS = 60_000; // generous: ts-node compiles the service first, on a loaded 2-core machine
+const EXIT_LIMIT_MS = 60_000; // generous, on a loaded 2-core machine (the service is compiled once: compiled-service.ts)
 
 interface Run {
   code: number | null;
@@ -22,10 +23,10 @@ interface Run {
   lines: string[];
 }
 
-/** Runs src/main.ts like `npm start` would (through ts-node), until it exits or `stopWhen` matches its output. */
+/** Runs src/main.ts like `npm start` would (compiled), until it exits or `stopWhen` matches its output. */
 function runMain(env: NodeJS.ProcessEnv, stopWhen?: RegExp): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'src/main.ts'], {
+    const child: ChildProcess = spawn(process.execPath, [compiledService()], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

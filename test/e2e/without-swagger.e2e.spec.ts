@@ -43,11 +43,19 @@ describe('without @nestjs/swagger installed', () => {
     }
   });
 
-  it('DOCS_ENABLED=true (the default) then fails at start, naming both fixes', async () => {
+  it('DOCS_ENABLED=true then fails at start, naming both fixes; unset, the service starts without /docs', async () => {
     const { bootstrap, config } = withoutSwagger();
     try {
-      await expect(bootstrap.createApp(config.loadConfig({ ATOMIC_STRATEGY: 'memory' }), { logger: false }))
+      await expect(bootstrap.createApp(config.loadConfig({ ATOMIC_STRATEGY: 'memory', DOCS_ENABLED: 'true' }), { logger: false }))
         .rejects.toThrow('the API docs (/docs) need @nestjs/swagger: npm install @nestjs/swagger, or set DOCS_ENABLED=false');
+      const app = await bootstrap.createApp(config.loadConfig({ ATOMIC_STRATEGY: 'memory' }), { logger: false });
+      try {
+        await app.init();
+        expect((await app.inject({ method: 'GET', url: '/docs-json' })).statusCode).toBe(404);
+        expect((await app.inject({ method: 'POST', url: '/accounts', payload: { id: 'a' } })).statusCode).toBe(201);
+      } finally {
+        await app.close();
+      }
     } finally {
       jest.dontMock('@nestjs/swagger');
     }

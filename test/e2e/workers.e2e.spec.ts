@@ -7,6 +7,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, RedisServer } from '@kernel/testing';
+import { loadConfig } from '../../src/config';
 import { workerCount } from '../../src/workers';
 
 const ROOT = join(__dirname, '..', '..');
@@ -25,11 +26,11 @@ function children(pid: number): number[] {
 }
 
 describe('WORKERS', () => {
-  it('reads 1, N and auto, and refuses anything else', () => {
-    expect(workerCount(undefined)).toBe(1);
-    expect(workerCount('3')).toBe(3);
-    expect(workerCount('auto')).toBeGreaterThanOrEqual(1);
-    for (const bad of ['0', '-1', '1.5', 'two', '1e3']) expect(() => workerCount(bad)).toThrow('WORKERS must be');
+  it('reads 1, N and auto, and refuses anything else with one line naming WORKERS', () => {
+    expect(workerCount(loadConfig({}).workers)).toBe(1);
+    expect(workerCount(loadConfig({ WORKERS: '3' }).workers)).toBe(3);
+    expect(workerCount(loadConfig({ WORKERS: 'auto' }).workers)).toBeGreaterThanOrEqual(1);
+    for (const bad of ['0', '-1', '1.5', 'two', '1e3', '1000']) expect(() => loadConfig({ WORKERS: bad })).toThrow(/^WORKERS must be a whole number from 1 to 999, or auto/);
   });
 
   describe('two workers behind one port', () => {

@@ -2,8 +2,8 @@
  * Fault injection (issue 4): RESTART WITHOUT PERSISTENCE. `SHUTDOWN NOSAVE`, then the private server starts
  * again on the same port, empty: no keys, no idempotency records, no function library (pitfall 13).
  *
- * - health reports not ready (503) until the library is reloaded — shown by keeping the reload impossible
- *   (maxmemory 1: FUNCTION LOAD is refused with OOM) and then possible;
+ * - health reports not ready (503) until the library is reloaded — by the next request that needs it, never by
+ *   the probe — shown by keeping the reload impossible (maxmemory 1: FUNCTION LOAD is refused with OOM), then possible;
  * - the next request works without restarting the service (the first FCALL reloads the library by itself);
  * - the accounts are gone and every route says ACCOUNT_NOT_FOUND — never a zero balance, never an account
  *   created by a write, never a replay of a record that was lost with the data.
@@ -101,7 +101,12 @@ describe.each<RedisStrategy>(['functions', 'transactions'])('restart without per
       } finally {
         await admin.config('SET', 'maxmemory', '0');
       }
-      // now it can: health reloads it and reports ready, without restarting the service
+      // now it can, but a probe only looks: still not ready, still not loaded …
+      expect((await health()).status).toBe(503);
+      expect(await admin.call('FUNCTION', 'LIST')).toEqual([]);
+      // … until a request needs the library: it reloads it (for health to be ready, each library is needed once)
+      for (const url of ['/inventory/x', '/orders/x', '/kv/x']) expect((await send(app, 'GET', url)).status).toBe(404);
+      expect((await send(app, 'GET', '/accounts/a')).status).toBe(404);
       const ready = await health();
       expect(ready.status).toBe(200);
       expect([ready.body.functions].flat()).toContainEqual(expect.objectContaining({ library: 'accounts', version: expect.any(String) }));

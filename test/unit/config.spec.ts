@@ -1,6 +1,6 @@
 import { decodeRedisError } from '@kernel/core';
 import { clientOptions } from '@kernel/redis';
-import { loadConfig } from '../../src/config';
+import { ConfigError, loadConfig, redactUrl } from '../../src/config';
 
 describe('configuration', () => {
   it('turns TLS on for rediss:// URLs unless REDIS_TLS says otherwise', () => {
@@ -23,5 +23,73 @@ describe('errors raised inside a running function', () => {
     expect(decodeRedisError(insideFunction)).toMatchObject({ code: 'OUTCOME_UNKNOWN' });
     const refusedBeforeRunning = new Error("NOPERM this user has no permissions to run the 'fcall' command");
     expect(decodeRedisError(refusedBeforeRunning)).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+});
+
+describe('the validated environment (loadConfig)', () => {
+  const failure = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      return err as ConfigError;
+    }
+    throw new Error(`accepted ${JSON.stringify(env)}`);
+  };
+
+  it('has a default for every variable', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000, strategy: 'functions', redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: 5000 }, ledger: 'main', shop: 'main', kvNamespace: 'kv',
+      maxBatch: 1000, historyLimit: 1000, idempotencyTtlSeconds: 86_400, eventsMaxLen: 100_000, log: { level: 'info', format: 'json' },
+      metrics: true, shutdownGraceMs: 10_000,
+    });
+    expect(loadConfig({ NODE_ENV: 'development' }).log.format).toBe('pretty');
+    expect(loadConfig({ PORT: '', LOG_FORMAT: '' })).toMatchObject({ port: 3000, log: { format: 'json' } }); // empty = unset
+  });
+
+  it('reads valid values', () => {
+    expect(loadConfig({
+      PORT: '8080', ATOMIC_STRATEGY: 'transactions', REDIS_URL: 'rediss://u:p@cache:6380/2', REDIS_TLS: 'false', REDIS_COMMAND_TIMEOUT_MS: '250', LEDGER: 'payroll',
+      SHOP: 'eu-1', KV_NAMESPACE: 'flags', MAX_BATCH: '2000', HISTORY_LIMIT: '5', IDEMPOTENCY_TTL_SECONDS: '60', EVENTS_MAXLEN: '10',
+      LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty', METRICS: 'false', SHUTDOWN_GRACE_MS: '0',
+    })).toEqual({
+      port: 8080, strategy: 'transactions', redis: { url: 'rediss://u:p@cache:6380/2', tls: false, commandTimeoutMs: 250 }, ledger: 'payroll', shop: 'eu-1',
+      kvNamespace: 'flags', maxBatch: 2000, historyLimit: 5, idempotencyTtlSeconds: 60, eventsMaxLen: 10,
+      log: { level: 'debug', format: 'pretty' }, metrics: false, shutdownGraceMs: 0,
+    });
+  });
+
+  it.each([
+    ['ATOMIC_STRATEGY', 'bogus', 'ATOMIC_STRATEGY must be one of functions, transactions, memory (got "bogus")'],
+    ['PORT', '99999', 'PORT must be a whole number from 1 to 65535 (got "99999")'],
+    ['PORT', 'abc', 'PORT must be a whole number from 1 to 65535 (got "abc")'],
+    ['PORT', '0', 'PORT must be a whole number from 1 to 65535 (got "0")'],
+    ['PORT', '80.5', 'PORT must be a whole number from 1 to 65535 (got "80.5")'],
+    ['PORT', ' 80', 'PORT must be a whole number from 1 to 65535 (got " 80")'],
+    ['REDIS_URL', 'notaurl', 'REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (got "notaurl")'],
+    ['REDIS_URL', 'http://cache:6379', 'REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (got "http://cache:6379")'],
+    ['REDIS_URL', 'redis://cache:70000', 'REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379 (got "redis://cache:70000")'],
+    ['REDIS_COMMAND_TIMEOUT_MS', '0', 'REDIS_COMMAND_TIMEOUT_MS must be a whole number from 1 to 600000 (got "0")'],
+    ['REDIS_TLS', 'yes-please', 'REDIS_TLS must be true or false (got "yes-please")'],
+    ['MAX_BATCH', '-1', 'MAX_BATCH must be a whole number from 1 to 2000 (got "-1")'],
+    ['MAX_BATCH', '2001', 'MAX_BATCH must be a whole number from 1 to 2000 (got "2001")'],
+    ['HISTORY_LIMIT', '1.5', 'HISTORY_LIMIT must be a whole number >= 1 (got "1.5")'],
+    ['IDEMPOTENCY_TTL_SECONDS', '-86400', 'IDEMPOTENCY_TTL_SECONDS must be a whole number >= 1 (got "-86400")'],
+    ['EVENTS_MAXLEN', '1e5', 'EVENTS_MAXLEN must be a whole number >= 1 (got "1e5")'],
+    ['SHUTDOWN_GRACE_MS', '-5', 'SHUTDOWN_GRACE_MS must be a whole number from 0 to 600000 (got "-5")'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
+    ['LOG_FORMAT', 'xml', 'LOG_FORMAT must be one of json, pretty (got "xml")'],
+    ['METRICS', 'on', 'METRICS must be true or false (got "on")'],
+    ['LEDGER', 'a{b}', 'LEDGER must match ^[A-Za-z0-9_-]{1,64}$ (got "a{b}")'],
+  ])('%s=%j is refused with one line naming it', (variable, value, message) => {
+    const error = failure({ [variable]: value });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect({ variable: error.variable, message: error.message }).toEqual({ variable, message });
+  });
+
+  it('never repeats a password in the message', () => {
+    expect(failure({ REDIS_URL: 'redis://svc:s3cret@cache:70000' }).message).toContain('redis://svc:***@cache:70000');
+    expect(failure({ REDIS_URL: 'redis://svc:s3cret@cache:70000' }).message).not.toContain('s3cret');
+    expect(redactUrl('rediss://:s3cret@cache:6380/1')).toBe('rediss://:***@cache:6380/1');
+    expect(redactUrl('redis://cache:6379')).toBe('redis://cache:6379');
   });
 });

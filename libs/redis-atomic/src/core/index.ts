@@ -4,3 +4,4 @@ export * from './events';
 export * from './idempotency';
 export * from './keys';
 export * from './strategy';
+export * from './observer';

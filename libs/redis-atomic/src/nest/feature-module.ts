@@ -59,7 +59,7 @@ export function featureModule<O extends { strategy: AtomicStrategy }>(recipe: Fe
             }
             created.add(token);
             return recipe.create(options, context);
-          }),
+          }, extras.name),
         ],
         controllers: http ? recipe.controllers : [],
         exports: [token],

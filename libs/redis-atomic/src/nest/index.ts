@@ -4,3 +4,4 @@ export * from './http';
 export * from './instance-tokens';
 export * from './redis-atomic.module';
 export * from './strategy-provider';
+export * from './metrics';

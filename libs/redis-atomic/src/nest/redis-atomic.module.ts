@@ -1,4 +1,5 @@
-import { ConfigurableModuleBuilder, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigurableModuleBuilder, Global, Inject, Injectable, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { ATOMIC_OBSERVER, AtomicObserver } from '../core/observer';
 import type Redis from 'ioredis';
 import { connectRedis, RedisConnectionOptions } from '../redis/connection';
 import { FunctionLibrary } from '../redis/functions';
@@ -35,12 +36,14 @@ export class FunctionLibraries {
   constructor(
     @Inject(REDIS_CLIENT) private readonly client: Redis,
     @Inject(REDIS_ATOMIC_OPTIONS) private readonly options: RedisAtomicOptions,
+    @Optional() @Inject(ATOMIC_OBSERVER) private readonly observer?: AtomicObserver,
   ) {}
 
   get(name: string): FunctionLibrary {
     let library = this.libraries.get(name);
     if (!library) {
       library = FunctionLibrary.fromFile(this.client, name, this.options.luaDir);
+      library.observer = this.observer;
       this.libraries.set(name, library);
     }
     return library;
@@ -64,8 +67,8 @@ export class FunctionLibraries {
     { provide: REDIS_CLIENT, useFactory: connectRedis, inject: [REDIS_ATOMIC_OPTIONS] },
     {
       provide: WatchRunner,
-      useFactory: (client: Redis, options: RedisAtomicOptions) => new WatchRunner(client, options.watch),
-      inject: [REDIS_CLIENT, REDIS_ATOMIC_OPTIONS],
+      useFactory: (client: Redis, options: RedisAtomicOptions, observer?: AtomicObserver) => new WatchRunner(client, options.watch, observer),
+      inject: [REDIS_CLIENT, REDIS_ATOMIC_OPTIONS, { token: ATOMIC_OBSERVER, optional: true }],
     },
     FunctionLibraries,
   ],

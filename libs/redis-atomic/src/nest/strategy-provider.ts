@@ -1,5 +1,6 @@
 import { InjectionToken, Module, Provider } from '@nestjs/common';
 import type Redis from 'ioredis';
+import { ATOMIC_OBSERVER, AtomicObserver, observePort } from '../core/observer';
 import { ATOMIC_STRATEGIES, AtomicStrategy } from '../core/strategy';
 import { MemoryStores } from '../memory/memory-stores';
 import { WatchRunner } from '../redis/transactions';
@@ -40,11 +41,12 @@ export function strategyProvider<O extends { strategy: AtomicStrategy }>(
   optionsToken: InjectionToken,
   moduleName: string,
   create: (options: O, context: StrategyContext) => unknown,
+  instance?: string,
 ): Provider {
   return {
     provide,
-    useFactory: (options: O, memory: MemoryStores, client?: Redis, watch?: WatchRunner, libraries?: FunctionLibraries,
-      redisOptions?: RedisAtomicOptions) => {
+    useFactory: async (options: O, memory: MemoryStores, client?: Redis, watch?: WatchRunner, libraries?: FunctionLibraries,
+      redisOptions?: RedisAtomicOptions, observer?: AtomicObserver) => {
       if (!ATOMIC_STRATEGIES.includes(options.strategy)) {
         throw new Error(`Unknown strategy "${options.strategy as string}": use one of ${ATOMIC_STRATEGIES.join(', ')}`);
       }
@@ -54,9 +56,15 @@ export function strategyProvider<O extends { strategy: AtomicStrategy }>(
         }
         return { client, watch, libraries, options: redisOptions, keyPrefix: redisOptions.keyPrefix ?? 'ra' };
       };
-      return create(options, { memory, redis });
+      const port = await create(options, { memory, redis });
+      // Metrics (opt-in: AtomicMetricsModule provides the observer): every method of every port, measured here.
+      if (!observer || port === null || typeof port !== 'object') return port;
+      return observePort(port, { module: moduleLabel(moduleName), instance: instance ?? 'default', strategy: options.strategy }, observer);
     },
     inject: [optionsToken, MemoryStores,
-      ...[REDIS_CLIENT, WatchRunner, FunctionLibraries, REDIS_ATOMIC_OPTIONS].map((token) => ({ token, optional: true }))],
+      ...[REDIS_CLIENT, WatchRunner, FunctionLibraries, REDIS_ATOMIC_OPTIONS, ATOMIC_OBSERVER].map((token) => ({ token, optional: true }))],
   };
 }
+
+/** `AccountsModule` → `accounts`, `KvModule` → `kv`. */
+const moduleLabel = (moduleName: string): string => moduleName.replace(/Module$/, '').replace(/^[A-Z]/, (c) => c.toLowerCase());

@@ -57,7 +57,12 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
   } catch (err) {
     client.disconnect();
     const where = `${redisOptions.host}:${redisOptions.port}`;
-    throw new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, `Cannot reach Redis at ${where}: ${(cause ?? (err as Error)).message}`);
+    const reason = (cause ?? (err as Error)).message;
+    if (/^(WRONGPASS|NOAUTH)\b/.test(reason)) {
+      // Reachable, but the credentials are wrong or missing: starting Redis would not help.
+      throw new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, `Redis at ${where} refused the credentials: ${reason}`, { reason: 'auth' });
+    }
+    throw new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, `Cannot reach Redis at ${where}: ${reason}`, { reason: 'unreachable' });
   }
 }
 

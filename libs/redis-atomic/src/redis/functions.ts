@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type Redis from 'ioredis';
 import { decodeRedisError } from '../core/errors';
 import { assembleLibrary } from './lua-source';
+import type { AtomicObserver } from '../core/observer';
 
 type Arg = string | number;
 
@@ -17,6 +18,8 @@ type Arg = string | number;
  */
 export class FunctionLibrary {
   readonly version: string;
+  /** Told of every load and reload (metrics). */
+  observer?: AtomicObserver;
   private reloading?: Promise<void>;
 
   constructor(
@@ -37,15 +40,21 @@ export class FunctionLibrary {
   }
 
   /** Loads (or replaces) the library and checks the server now reports this version. */
-  async load(): Promise<void> {
+  async load(reason: 'load' | 'reload' = 'load'): Promise<void> {
+    let ok = false;
     try {
-      await this.client.call('FUNCTION', 'LOAD', 'REPLACE', this.source);
-    } catch (err) {
-      throw decodeRedisError(err);
-    }
-    const loaded = await this.loadedVersion();
-    if (loaded !== this.version) {
-      throw new Error(`Lua library ${this.name}: loaded version ${loaded}, expected ${this.version}`);
+      try {
+        await this.client.call('FUNCTION', 'LOAD', 'REPLACE', this.source);
+      } catch (err) {
+        throw decodeRedisError(err);
+      }
+      const loaded = await this.loadedVersion();
+      if (loaded !== this.version) {
+        throw new Error(`Lua library ${this.name}: loaded version ${loaded}, expected ${this.version}`);
+      }
+      ok = true;
+    } finally {
+      this.observer?.library({ library: this.name, reason, ok });
     }
   }
 
@@ -103,7 +112,7 @@ export class FunctionLibrary {
 
   /** Concurrent callers that all found the library missing share one reload. */
   private reload(): Promise<void> {
-    this.reloading ??= this.load().finally(() => (this.reloading = undefined));
+    this.reloading ??= this.load('reload').finally(() => (this.reloading = undefined));
     return this.reloading;
   }
 }

@@ -3,6 +3,7 @@ import type { ChainableCommander } from 'ioredis';
 import { dedicatedConnection } from './connection';
 import { AtomicError, decodeRedisError, KernelErrorCode } from '../core/errors';
 import { KeyLocks } from './key-locks';
+import type { AtomicObserver } from '../core/observer';
 
 /**
  * What a WATCH attempt decided after its reads: the writes to queue in MULTI (and how to read their replies),
@@ -82,7 +83,7 @@ export class WatchRunner {
   private open = 0;
   private closed = false;
 
-  constructor(private readonly shared: Redis, options: Partial<WatchOptions> = {}) {
+  constructor(private readonly shared: Redis, options: Partial<WatchOptions> = {}, private readonly observer?: AtomicObserver) {
     this.options = { ...DEFAULT_WATCH_OPTIONS, ...options };
   }
 
@@ -101,6 +102,7 @@ export class WatchRunner {
     for (let n = 1; ; n++) {
       const connection = await this.acquire();
       let outcome: Attempt<T>;
+      this.observer?.watch('attempt');
       try {
         outcome = await this.once(connection, keys, attempt);
       } finally {
@@ -110,7 +112,9 @@ export class WatchRunner {
       if (outcome.retry === 'dropped' && ++dropped > 2) {
         throw new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, 'the Redis connection dropped before EXEC; nothing was written');
       }
+      if (outcome.retry === 'conflict') this.observer?.watch('conflict');
       if (n >= this.options.maxAttempts) {
+        this.observer?.watch('exhausted');
         throw new AtomicError(KernelErrorCode.CONFLICT, `gave up after ${n} attempts: the data kept changing; retry later`,
           { attempts: n });
       }

@@ -20,8 +20,12 @@ export class AtomicErrorFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<HttpResponse>();
     const { statusCode, body } = this.toResponse(error);
-    if (statusCode >= 500 && statusCode !== 503) this.logger.error(error instanceof Error ? error.stack : String(error));
     if (error instanceof AtomicError && error.replayed) response.header('Idempotent-Replayed', 'true');
+    // For request logging (pino-http reads the raw response): the answer's code, and a 5xx's cause as `err`.
+    const raw: { log?: unknown } = (response as { raw?: object }).raw ?? response;
+    Object.assign(raw, { errorCode: body.code }, statusCode >= 500 ? { err: error } : {});
+    // Without a request logger (pino-http sets `res.log`), a bug's stack is logged here.
+    if (statusCode >= 500 && statusCode !== 503 && !raw.log) this.logger.error(error instanceof Error ? error.stack : String(error));
     response.status(statusCode).send({ statusCode, ...body });
   }
 
