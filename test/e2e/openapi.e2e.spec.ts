@@ -103,7 +103,7 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     expect(doc.components?.schemas?.TransferBatchDto.properties.transfers.maxItems).toBe(50); // MAX_BATCH
     const stream = doc.paths['/events'].get.parameters.find((p: { name: string }) => p.name === 'stream');
     expect(stream.schema.enum.sort()).toEqual(['kv', 'ledger', 'shop']);
-    for (const key of operationsOf(doc).filter((k) => /^(POST|PUT) /.test(k))) {
+    for (const key of operationsOf(doc).filter((k) => /^(POST|PUT|DELETE) /.test(k))) {
       const header = api.validator.operation(key).parameters.find((p: { in: string }) => p.in === 'header');
       expect({ key, header: header?.name }).toEqual({ key, header: 'Idempotency-Key' });
     }
@@ -226,6 +226,73 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     await expectAnswer('GET /users/{userId}/stats', { params: { userId: 'nobody' } }, 200);
   });
 
+  it('stock reservations: reserve, read, release, consume in an order, expire; every refusal', async () => {
+    const pr = 'prod-res', pq = 'prod-res-q', pl = 'prod-res-lim', buyer = 'user-res';
+    for (const [productId, stock] of [[pr, 10], [pq, 10], [pl, 5]] as const) {
+      await expectAnswer('PUT /inventory/{productId}', { params: { productId }, body: { stock } }, 200);
+    }
+    const reserve = async (productId: string, quantity: number, ttlSeconds = 600, headers?: Record<string, string>) =>
+      (await expectAnswer('POST /inventory/{productId}/reservations', { params: { productId }, body: { quantity, ttlSeconds }, headers }, 201)).body;
+    // held for 1 s: it lapses while the rest runs (checked last)
+    const lapsing = await reserve(pr, 1, 1);
+    const r = await reserve(pr, 3);
+    expect(r).toMatchObject({ productId: pr, quantity: 3, status: 'held' });
+    expect((await expectAnswer('GET /inventory/{productId}/reservations/{id}', { params: { productId: pr, id: r.id } }, 200)).body).toEqual(r);
+    const { body: availability } = await expectAnswer('GET /inventory/{productId}/availability', { params: { productId: pr } }, 200);
+    expect(availability.available + availability.held).toBe(10); // the lapsing hold may be swept back already
+    await expectAnswer('GET /inventory/{productId}/availability', { params: { productId: 'nothing' } }, 404, 'PRODUCT_NOT_FOUND');
+    await expectAnswer('GET /inventory/{productId}/reservations/{id}', { params: { productId: pr, id: 'nothing' } }, 404, 'RESERVATION_NOT_FOUND');
+    await expectAnswer('GET /inventory/{productId}/reservations/{id}', { params: { productId: pq, id: r.id } }, 409, 'RESERVATION_PRODUCT_MISMATCH');
+    await expectAnswer('POST /inventory/{productId}/reservations', { params: { productId: 'nothing' }, body: { quantity: 1, ttlSeconds: 60 } }, 404, 'PRODUCT_NOT_FOUND');
+    await expectAnswer('POST /inventory/{productId}/reservations', { params: { productId: pr }, body: { quantity: 1000, ttlSeconds: 60 } }, 422, 'OUT_OF_STOCK');
+    await expectAnswer('DELETE /inventory/{productId}/reservations/{id}', { params: { productId: pr, id: 'nothing' } }, 404, 'RESERVATION_NOT_FOUND');
+    await expectAnswer('DELETE /inventory/{productId}/reservations/{id}', { params: { productId: pq, id: r.id } }, 409, 'RESERVATION_PRODUCT_MISMATCH');
+    expect((await expectAnswer('DELETE /inventory/{productId}/reservations/{id}', { params: { productId: pr, id: r.id } }, 200)).body)
+      .toEqual({ ...r, status: 'released' });
+    await expectAnswer('DELETE /inventory/{productId}/reservations/{id}', { params: { productId: pr, id: r.id } }, 409, 'RESERVATION_RELEASED');
+
+    // orders consuming reservations (a line names one: exactly its product and quantity)
+    const line = (productId: string, quantity: number, reservationId: string) => ({ productId, quantity, unitPrice: 100, reservationId });
+    const c = await reserve(pr, 2);
+    expect((await expectAnswer('POST /orders', { body: { userId: buyer, items: [line(pr, 3, c.id)] } }, 422, 'RESERVATION_QUANTITY_MISMATCH')).body)
+      .toMatchObject({ index: 0, reservationId: c.id, requested: 3, reserved: 2 });
+    await expectAnswer('POST /orders', { body: { userId: buyer, items: [line(pq, 2, c.id)] } }, 409, 'RESERVATION_PRODUCT_MISMATCH');
+    await expectAnswer('POST /orders', { body: { userId: buyer, items: [line(pr, 2, 'nothing')] } }, 404, 'RESERVATION_NOT_FOUND');
+    await expectAnswer('POST /orders', { body: { userId: buyer, items: [line(pr, 3, r.id)] } }, 409, 'RESERVATION_RELEASED');
+    const order = (await expectAnswer('POST /orders', { body: { userId: buyer, items: [line(pr, 2, c.id)] } }, 201)).body;
+    expect((await expectAnswer('GET /inventory/{productId}/reservations/{id}', { params: { productId: pr, id: c.id } }, 200)).body)
+      .toEqual({ ...c, status: 'consumed', orderId: order.id });
+    await expectAnswer('POST /orders', { body: { userId: buyer, items: [line(pr, 2, c.id)] } }, 409, 'RESERVATION_CONSUMED');
+    await expectAnswer('DELETE /inventory/{productId}/reservations/{id}', { params: { productId: pr, id: c.id } }, 409, 'RESERVATION_CONSUMED');
+
+    // giving held units back past the safe-integer range is refused
+    const l = await reserve(pl, 2);
+    await expectAnswer('PUT /inventory/{productId}', { params: { productId: pl }, body: { stock: MAX - 1 } }, 200);
+    await expectAnswer('DELETE /inventory/{productId}/reservations/{id}', { params: { productId: pl, id: l.id } }, 422, 'STOCK_LIMIT_EXCEEDED');
+
+    // a keyed reservation whose idempotency record has expired (deleted here, as its TTL would): the id is taken
+    if (client) {
+      const records = () => client!.keys('*:shop-idem:*');
+      const before = new Set(await records());
+      const key = uid('hold');
+      const held = await reserve(pq, 1, 600, { 'idempotency-key': key });
+      const added = (await records()).filter((k) => !before.has(k));
+      expect(added).toHaveLength(1);
+      await client.del(added[0]);
+      expect((await expectAnswer('POST /inventory/{productId}/reservations', { params: { productId: pq }, body: { quantity: 1, ttlSeconds: 600 },
+        headers: { 'idempotency-key': key } }, 409, 'RESERVATION_EXISTS')).body).toMatchObject({ reservationId: held.id });
+    }
+
+    // the 1 s hold has lapsed by now, or will shortly (server clock): it shows `expired` and can be neither released nor consumed
+    const deadline = Date.now() + 15_000;
+    while ((await call('GET /inventory/{productId}/reservations/{id}', { params: { productId: pr, id: lapsing.id } })).body.status !== 'expired') {
+      if (Date.now() > deadline) throw new Error(`reservation ${lapsing.id} never showed expired`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await expectAnswer('DELETE /inventory/{productId}/reservations/{id}', { params: { productId: pr, id: lapsing.id } }, 409, 'RESERVATION_EXPIRED');
+    await expectAnswer('POST /orders', { body: { userId: buyer, items: [line(pr, 1, lapsing.id)] } }, 409, 'RESERVATION_EXPIRED');
+  }, 60_000);
+
   it('kv, events and health: successes and errors', async () => {
     await expectAnswer('POST /kv/transactions', { body: { updates: [{ op: 'set', key: 's', value: 'v1' }, { op: 'hset', key: 'h', field: 'f', value: 7 }, { op: 'set', key: 't', value: 'abc' }, { op: 'set', key: 'm', value: MAX }] } }, 200);
     await expectAnswer('POST /kv/transactions', {
@@ -262,6 +329,10 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     'POST /inventory/{productId}/restock': { params: { productId: p1 }, body: { quantity: '10' } },
     'GET /inventory/{productId}': { params: { productId: 'not.an.id' } },
     'GET /inventory': { query: { limit: '10' } },
+    'POST /inventory/{productId}/reservations': { params: { productId: p1 }, body: { quantity: 1, ttlSeconds: 0 } },
+    'GET /inventory/{productId}/reservations/{id}': { params: { productId: p1, id: 'not.an.id' } },
+    'DELETE /inventory/{productId}/reservations/{id}': { params: { productId: 'not.an.id', id: 'res-x' } },
+    'GET /inventory/{productId}/availability': { params: { productId: 'not.an.id' } },
     'POST /orders': { body: { userId: user, items: [] } },
     'POST /orders/claim': { headers: { 'idempotency-key': 'k'.repeat(256) } },
     'GET /orders/{id}': { params: { id: 'not.an.id' } },
@@ -289,6 +360,8 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     'POST /transfers/batch': [{ body: { transfers: [{ from: a, to: b, amount: 1 }] } }, { body: { transfers: [{ from: b, to: a, amount: 1 }] } }],
     'PUT /inventory/{productId}': [{ params: { productId: p1 }, body: { stock: 20 } }, { params: { productId: p1 }, body: { stock: 21 } }],
     'POST /inventory/{productId}/restock': [{ params: { productId: p1 }, body: { quantity: 1 } }, { params: { productId: p1 }, body: { quantity: 2 } }],
+    'POST /inventory/{productId}/reservations': [{ params: { productId: p1 }, body: { quantity: 1, ttlSeconds: 60 } }, { params: { productId: p1 }, body: { quantity: 2, ttlSeconds: 60 } }],
+    'DELETE /inventory/{productId}/reservations/{id}': [{ params: { productId: p1, id: 'res-x' } }, { params: { productId: p1, id: 'res-y' } }],
     'POST /orders': [{ body: { userId: user, items: [{ productId: p1, quantity: 1, unitPrice: 1 }] } }, { body: { userId: user, items: [{ productId: p1, quantity: 2, unitPrice: 1 }] } }],
     'POST /orders/claim': [{}, {}], // the first request under the key is another route's (below)
     'POST /orders/{id}/cancel': [{ params: { id: 'order-x' } }, { params: { id: 'order-y' } }],
@@ -347,6 +420,8 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
       'GET /accounts/{id}/history': { params: { id: a } },
       'GET /inventory/{productId}': { params: { productId: p1 } },
       'GET /inventory': { query: { below: '10' } },
+      'GET /inventory/{productId}/reservations/{id}': { params: { productId: p1, id: 'res-x' } },
+      'GET /inventory/{productId}/availability': { params: { productId: p1 } },
       'GET /orders/{id}': { params: { id: 'order-x' } },
       'GET /users/{userId}/orders': { params: { userId: user } },
       'GET /users/{userId}/stats': { params: { userId: user } },

@@ -3,7 +3,7 @@ import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiQueryParam, AtomicBody, Atomic
 import { INVENTORY_ERROR_DETAILS, INVENTORY_ERROR_STATUS } from './inventory.errors';
 import { INVENTORY, Inventory } from './inventory.port';
 import { DEFAULT_LOW_STOCK_PAGE, MAX_LOW_STOCK_PAGE, MAX_STOCK } from './inventory-rules';
-import { LowStockResponse, StockLevelResponse } from './dto/responses';
+import { AvailabilityResponse, LowStockResponse, ReservationResponse, StockLevelResponse } from './dto/responses';
 import { ReserveDto, RestockDto, SetStockDto } from './dto/stock.dto';
 
 const statuses = INVENTORY_ERROR_STATUS;
@@ -55,24 +55,59 @@ export class InventoryController {
 
   /** Available (for sale) and held units. */
   @Get(':productId/availability')
+  @ApiIdParam('productId')
+  @ApiAtomicRoute({
+    summary: 'A product\'s available and held units',
+    description: '`available` is the product\'s `stock` (units for sale); `held` the units live reservations hold. On hand = available + held.',
+    responses: [{ status: 200, type: AvailabilityResponse, description: 'Available and held units' }],
+    statuses, details, codes: ['PRODUCT_NOT_FOUND'],
+  })
   availability(@Param('productId') productId: string) {
     return this.inventory.availability(productId);
   }
 
   /** 201 the reservation (`held`, `expiresAt` on the server's clock). */
   @Post(':productId/reservations')
+  @ApiIdParam('productId')
+  @ApiAtomicRoute({
+    summary: 'Reserve stock: hold units for a while', body: ReserveDto,
+    description: 'One atomic step: `quantity` units leave the available stock and are `held` for `ttlSeconds` (server clock), until ' +
+      'released, consumed by an order line naming the reservation, or expired (then they come back). The id is derived from the ' +
+      'Idempotency-Key when there is one (a retry names the same reservation); `RESERVATION_EXISTS` when that id is taken after ' +
+      'the key\'s record expired. `OUT_OF_STOCK` when fewer units are available.',
+    responses: [{ status: 201, type: ReservationResponse, description: 'Held' }],
+    statuses, details, codes: ['PRODUCT_NOT_FOUND', 'OUT_OF_STOCK', 'RESERVATION_EXISTS'], write: true,
+  })
   async reserve(@Param('productId') productId: string, @AtomicBody() { quantity, ttlSeconds }: ReserveDto,
     @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
     return replay(await this.inventory.reserve(productId, quantity, ttlSeconds, { idempotencyKey }));
   }
 
   @Get(':productId/reservations/:id')
+  @ApiIdParam('productId')
+  @ApiIdParam('id', 'The reservation')
+  @ApiAtomicRoute({
+    summary: 'A reservation',
+    description: 'A held reservation past its `expiresAt` shows `expired`. `RESERVATION_PRODUCT_MISMATCH` when it holds another product.',
+    responses: [{ status: 200, type: ReservationResponse, description: 'The reservation' }],
+    statuses, details, codes: ['RESERVATION_NOT_FOUND', 'RESERVATION_PRODUCT_MISMATCH'],
+  })
   getReservation(@Param('productId') productId: string, @Param('id') id: string) {
     return this.inventory.getReservation(productId, id);
   }
 
   /** Releases a held reservation early: 200 the reservation, `released`. */
   @Delete(':productId/reservations/:id')
+  @ApiIdParam('productId')
+  @ApiIdParam('id', 'The reservation')
+  @ApiAtomicRoute({
+    summary: 'Release a held reservation (its units back to the stock)',
+    description: 'Only a `held` reservation can be released: one already released, consumed or expired (a held one past its ' +
+      '`expiresAt` included) is refused with its `status`. `STOCK_LIMIT_EXCEEDED` when giving the units back would pass 2^53 − 1.',
+    responses: [{ status: 200, type: ReservationResponse, description: 'Released' }],
+    statuses, details, write: true,
+    codes: ['RESERVATION_NOT_FOUND', 'RESERVATION_PRODUCT_MISMATCH', 'RESERVATION_RELEASED', 'RESERVATION_CONSUMED', 'RESERVATION_EXPIRED', 'STOCK_LIMIT_EXCEEDED'],
+  })
   async release(@Param('productId') productId: string, @Param('id') id: string, @Replay() replay: ReplayHeader,
     @Headers('idempotency-key') idempotencyKey?: string) {
     return replay(await this.inventory.release(productId, id, { idempotencyKey }));

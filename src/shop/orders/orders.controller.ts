@@ -22,9 +22,13 @@ export class OrdersController {
   @ApiAtomicRoute({
     summary: 'Place an order, taking its stock', body: PlaceOrderDto,
     description: 'One atomic step: every line\'s stock is checked, then taken; the order is written (`pending`), added to ' +
-      'the user\'s orders and stats and queued. `OUT_OF_STOCK` names the first short line (`index`, `productId`).',
+      'the user\'s orders and stats and queued. `OUT_OF_STOCK` names the first short line (`index`, `productId`). A line naming a ' +
+      '`reservationId` takes that reservation\'s held units instead (it must be `held`, of the line\'s product and exactly its ' +
+      'quantity) and the reservation becomes `consumed` in the same step; the reservation errors name the line (`index`).',
     responses: [{ status: 201, type: OrderResponse, description: 'Placed (`pending`)' }],
-    statuses, details, codes: ['ORDER_EXISTS', 'PRODUCT_NOT_FOUND', 'OUT_OF_STOCK', 'STATS_LIMIT_EXCEEDED'], write: true,
+    statuses, details, write: true,
+    codes: ['ORDER_EXISTS', 'PRODUCT_NOT_FOUND', 'OUT_OF_STOCK', 'STATS_LIMIT_EXCEEDED', 'RESERVATION_NOT_FOUND', 'RESERVATION_PRODUCT_MISMATCH',
+      'RESERVATION_QUANTITY_MISMATCH', 'RESERVATION_RELEASED', 'RESERVATION_CONSUMED', 'RESERVATION_EXPIRED'],
   })
   async place(@AtomicBody() body: PlaceOrderDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
     return replay(await this.orders.place(body, { idempotencyKey }));
