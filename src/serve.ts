@@ -10,12 +10,8 @@ import { ConfigError, loadConfig, redactUrl } from './config';
  */
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(env);
-  const { createApp } = await import('./bootstrap').catch((err: unknown) => {
-    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND' && /platform-fastify/.test(String(err))) {
-      throw new Error('the service runs on Fastify: npm install @nestjs/platform-fastify');
-    }
-    throw err;
-  });
+  assertServicePackages();
+  const { createApp } = await import('./bootstrap');
   const { Drain } = await import('./health/drain');
   const app = await createApp(config);
   const logger = new Logger('Main');
@@ -54,6 +50,24 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   if (stopping) return; // a signal during the start: the drain above closes what was just opened
   logger.log(`listening on :${config.port} — strategy ${config.strategy}` +
     (config.strategy === 'memory' ? ' (in-process, nothing persisted)' : ` on ${redactUrl(config.redis.url)}`));
+}
+
+/**
+ * The service's own packages (optional peers of the library: apps that only import the modules never need them).
+ * Checked before anything loads them, so `npx redis-atomic serve` without them is one line naming all of them.
+ */
+const SERVICE_PACKAGES = ['@nestjs/platform-fastify', '@nestjs/terminus', 'nestjs-pino', 'pino', 'pino-http', 'prom-client'];
+
+function assertServicePackages(): void {
+  const missing = SERVICE_PACKAGES.filter((name) => {
+    try {
+      require.resolve(`${name}/package.json`);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length) throw new Error(`the service needs: npm install ${missing.join(' ')}`);
 }
 
 /** One line on stderr and exit 1: a failed start needs no stack trace to be understood. */

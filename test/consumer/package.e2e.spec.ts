@@ -17,7 +17,9 @@ const START_MS = 60_000;
 /** The versions this repository is tested with, so the host app gets the same ones (and npm's cache serves them). */
 const version = (name: string): string => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 const HOST_DEPENDENCIES = ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', '@nestjs/platform-fastify', 'ioredis',
-  'class-validator', 'class-transformer', 'reflect-metadata', 'rxjs'];
+  'class-validator', 'class-transformer', 'reflect-metadata', 'rxjs',
+  // the service's own (optional peers), for `redis-atomic serve`; @nestjs/swagger is left out: the docs are then off
+  '@nestjs/terminus', 'nestjs-pino', 'pino', 'pino-http', 'prom-client'];
 const HOST_DEV_DEPENDENCIES = ['typescript', '@types/node', '@nestjs/testing'];
 
 let app: string;
