@@ -4,7 +4,6 @@ import { DynamicModule, Injectable, Module } from '@nestjs/common';
 import { Logger, LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import type { Options } from 'pino-http';
-import PinoPretty from 'pino-pretty';
 import type { AppConfig } from './config';
 
 /**
@@ -39,7 +38,7 @@ export function loggingModule(log: AppConfig['log']): DynamicModule {
   // Written synchronously, in this thread: lines keep their order and none is lost at exit (the service exits
   // right after "stopped"); pretty is formatted here too, not in a worker thread.
   const stream = log.format === 'pretty'
-    ? PinoPretty({ sync: true, colorize: false, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    ? prettyStream()
     : pino.destination({ dest: 1, sync: true });
   const pinoHttp = [options, stream] as const;
   return {
@@ -78,5 +77,16 @@ export class ServiceLogger extends Logger {
     if (context === 'NestApplication' && /successfully started/.test(String(message))) return;
     if (typeof context === 'string' && START_UP_CONTEXTS.has(context)) return super.debug(message, ...optionalParams);
     super.log(message, ...optionalParams);
+  }
+}
+
+/** pino-pretty only when asked for: a development tool, not something the package's `serve` needs installed. */
+function prettyStream(): NodeJS.WritableStream {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pretty = require('pino-pretty') as typeof import('pino-pretty');
+    return pretty({ sync: true, colorize: false, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  } catch {
+    throw new Error('LOG_FORMAT=pretty needs pino-pretty: npm install pino-pretty (or LOG_FORMAT=json)');
   }
 }

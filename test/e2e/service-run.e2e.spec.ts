@@ -105,7 +105,7 @@ describe('logs of the service process', () => {
       expect(lines[1]).toMatchObject({ requestId: missing.headers['x-request-id'], route: '/accounts/:id', status: 404, code: 'ACCOUNT_NOT_FOUND', level: 40 });
       expect(lines[1].requestId).toMatch(/^[0-9a-f-]{36}$/);
       expect(lines[2]).toMatchObject({ route: '/accounts/:id', url: '/accounts/mallory', status: 500, code: 'STORE_CORRUPTED', level: 50 });
-      expect(lines[2].err).toMatchObject({ type: 'AtomicError', message: expect.stringContaining('WRONGTYPE') });
+      expect(lines[2].err).toMatchObject({ type: 'AtomicError', message: 'account is not a hash' }); // the cause, as Lua reported it
       expect(lines[3]).toMatchObject({ route: '/transfers', status: 400, code: 'VALIDATION_FAILED' });
       expect(service.lines.every((line) => line.startsWith('{'))).toBe(true); // JSON only
     } finally {
