@@ -3,12 +3,23 @@ import { failedToStart, serve } from './serve';
 
 const USAGE = `usage: redis-atomic <command>
 
-  serve     run the HTTP service (configured by environment variables: PORT, ATOMIC_STRATEGY, REDIS_URL, …)
-  help      this text`;
+  serve                                 run the HTTP service (configured by environment variables: PORT,
+                                        ATOMIC_STRATEGY, REDIS_URL, REDIS_LOAD_FUNCTIONS, …)
+  functions load|verify|list [--dry-run] [--url redis://…]
+                                        deploy / check the Lua libraries (\`redis-atomic functions --help\`)
+  help                                  this text`;
 
-const [command = 'help'] = process.argv.slice(2);
+const [command = 'help', ...rest] = process.argv.slice(2);
 if (command === 'serve') {
   serve().catch(failedToStart);
+} else if (command === 'functions') {
+  // Loaded only here: deploying functions needs neither Nest nor the HTTP stack.
+  import('./cli-functions')
+    .then(({ functionsCommand }) => functionsCommand(rest))
+    .then((code) => (process.exitCode = code), (err: unknown) => {
+      console.error(`redis-atomic functions: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    });
 } else {
   console.log(USAGE);
   process.exitCode = command === 'help' || command === '--help' || command === '-h' ? 0 : 2;

@@ -1,11 +1,12 @@
 import { ATOMIC_STRATEGIES, AtomicStrategy } from '@kernel/core';
+import { RateLimitConfig, rateLimitEnv, RedisDeployEnv, redisDeployEnv } from './deploy-env';
 
 /** Everything the service reads from the environment, checked once at start. */
 export interface AppConfig {
   port: number;
   strategy: AtomicStrategy;
   /** `tls` undefined: decided by the URL scheme (`rediss://` = TLS). */
-  redis: { url: string; username?: string; password?: string; tls?: boolean };
+  redis: { url: string; username?: string; password?: string; tls?: boolean | RedisDeployEnv['tls']; loadFunctions?: boolean };
   ledger: string;
   /** The shop of Inventory and Orders: one hash tag for both (orders take stock atomically). */
   shop: string;
@@ -16,6 +17,8 @@ export interface AppConfig {
   idempotencyTtlSeconds: number;
   /** EVENTS_MAXLEN: the cap of each shard's event log (XADD MAXLEN ~, approximate). */
   eventsMaxLen: number;
+  /** RATE_LIMIT_MAX / RATE_LIMIT_WINDOW_SECONDS (src/deploy-env.ts): off when undefined. */
+  rateLimit?: RateLimitConfig;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -31,6 +34,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       username: env.REDIS_USERNAME || undefined,
       password: env.REDIS_PASSWORD || undefined,
       tls: env.REDIS_TLS === undefined || env.REDIS_TLS === '' ? undefined : env.REDIS_TLS === 'true',
+      ...redisDeployEnv(env), // REDIS_LOAD_FUNCTIONS, REDIS_TLS_CA_FILE
     },
     ledger: env.LEDGER ?? 'main',
     shop: env.SHOP ?? 'main',
@@ -39,6 +43,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000),
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400),
     eventsMaxLen: integer(env, 'EVENTS_MAXLEN', 100_000),
+    rateLimit: rateLimitEnv(env),
   };
 }
 
