@@ -7,15 +7,18 @@ import { InventoryModule } from './shop/inventory/inventory.module';
 import { EventsModule } from './events/events.module';
 import { KvModule } from './kv/kv.module';
 import { OrdersModule } from './shop/orders/orders.module';
+import { rateLimit } from './rate-limit';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     const redis = config.strategy === 'memory' ? [] : [RedisAtomicModule.forRoot(config.redis)];
+    const limit = rateLimit(config.rateLimit); // off unless RATE_LIMIT_MAX is set
     return {
       module: AppModule,
       imports: [
         ...redis,
+        ...limit.imports,
         AccountsModule.forRoot({
           strategy: config.strategy,
           ledger: config.ledger,
@@ -39,7 +42,7 @@ export class AppModule {
         }),
       ],
       controllers: [HealthController],
-      providers: [{ provide: HEALTH_STRATEGY, useValue: config.strategy }],
+      providers: [{ provide: HEALTH_STRATEGY, useValue: config.strategy }, ...limit.providers],
     };
   }
 }

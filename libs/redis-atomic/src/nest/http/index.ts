@@ -4,3 +4,4 @@ export * from './error-status';
 export * from './http-response';
 export * from './replay.interceptor';
 export * from './validation';
+export * from './body-parser';
