@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import Redis from 'ioredis';
-import { RedisServer } from '@kernel/testing';
+import { freePort, RedisServer } from '@kernel/testing';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
-import { PROCESS_LIMIT_MS, ROOT, runCli } from '../support/cli';
+import { PROCESS_LIMIT_MS, ROOT, runCli, runProcess } from '../support/cli';
 
 jest.setTimeout(2 * PROCESS_LIMIT_MS);
 
@@ -48,12 +48,15 @@ describe('least-privilege ACL (README recipe)', () => {
     loadConfig({ ATOMIC_STRATEGY: strategy, REDIS_URL: server.url, ...APP, LEDGER: `acl-${strategy}`, SHOP: `acl-shop-${strategy}`,
       KV_NAMESPACE: `acl-kv-${strategy}`, ...extra });
 
-  it('before the deploy, the runtime user cannot start the functions strategy: it may not load (NOPERM), and verify-only names the fix', async () => {
-    const loading = await createApp(env('functions'), { logger: false }).then((app) => app.close().then(() => 'started'), (err: Error) => err.message);
-    expect(loading).toMatch(/NOPERM/);
-    const verifying = await createApp(env('functions', { REDIS_LOAD_FUNCTIONS: 'false' }), { logger: false })
-      .then((app) => app.close().then(() => 'started'), (err: Error) => err.message);
-    expect(verifying).toMatch(/holds version none, this build needs \S+; deploy it with: redis-atomic functions load/);
+  it('before the deploy, the service (its process) as the runtime user refuses to start: it may not load (NOPERM), and verify-only names the fix', async () => {
+    const service = async (extra: NodeJS.ProcessEnv) => runProcess(process.execPath,
+      ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'src/main.ts'],
+      { ATOMIC_STRATEGY: 'functions', REDIS_URL: server.url, ...APP, PORT: String(await freePort()), ...extra });
+    const [loading, verifying] = await Promise.all([service({}), service({ REDIS_LOAD_FUNCTIONS: 'false' })]);
+    expect({ code: loading.code, timedOut: loading.timedOut }).toEqual({ code: 1, timedOut: false });
+    expect(loading.stderr).toMatch(/NOPERM/);
+    expect({ code: verifying.code, timedOut: verifying.timedOut }).toEqual({ code: 1, timedOut: false });
+    expect(verifying.stderr).toMatch(/holds version none, this build needs \S+; deploy it with: redis-atomic functions load/);
     expect(await admin.call('FUNCTION', 'LIST')).toEqual([]);
   });
 
@@ -141,5 +144,23 @@ describe('least-privilege ACL (README recipe)', () => {
     // Control: the same user may do what the service needs, on its own keys.
     expect(await runtime.set('ra:{probe}:x', '1')).toBe('OK');
     expect(await runtime.get('ra:{probe}:x')).toBe('1');
+  });
+
+  it('verify-only: functions lost on the server (FUNCTION FLUSH) → 503 STORE_UNAVAILABLE, nothing ran; back after the deploy command', async () => {
+    const app = await createApp(env('functions', { REDIS_LOAD_FUNCTIONS: 'false', LEDGER: 'acl-lost' }), { logger: false });
+    try {
+      await app.init();
+      const open = () => app.inject({ method: 'POST', url: '/accounts', payload: { id: 'carol', balance: 5 } });
+      await admin.call('FUNCTION', 'FLUSH');
+      const lost = await open();
+      expect({ status: lost.statusCode, code: lost.json().code }).toEqual({ status: 503, code: 'STORE_UNAVAILABLE' });
+      expect(await admin.exists('ra:{acl-lost}:acct:carol')).toBe(0);
+      expect(await admin.call('FUNCTION', 'LIST')).toEqual([]); // the runtime user could not load them
+      const load = await runCli(['functions', 'load', '--url', server.url], { REDIS_USERNAME: 'ra-deploy', REDIS_PASSWORD: 'deploy-secret' });
+      expect(load.code).toBe(0);
+      expect((await open()).statusCode).toBe(201);
+    } finally {
+      await app.close();
+    }
   });
 });
