@@ -1,6 +1,6 @@
-import type Redis from 'ioredis';
+import Redis from 'ioredis';
 import { isAtomicError } from '@kernel/core';
-import { connectRedis, FunctionLibrary, RedisConnectionOptions } from '@kernel/redis';
+import { clientOptions, FunctionLibrary, RedisConnectionOptions } from '@kernel/redis';
 import { redisDeployEnv } from './deploy-env';
 
 /** The Lua libraries this package ships (one per bounded context), in load order. */
@@ -88,18 +88,23 @@ export async function functionsCommand(argv: string[], env: NodeJS.ProcessEnv = 
     return EXIT.USAGE;
   }
   const where = redactedUrl(connection.url!);
-  let client: Redis | undefined;
+  // Our own client (the service's options, one attempt) so the first error it reports — WRONGPASS, a TLS
+  // certificate, a refused connection — is the one shown, whatever the connection does next.
+  const options = clientOptions(connection);
+  const client = new Redis(options);
+  let cause: Error | undefined;
+  client.on('error', (err: Error) => (cause ??= err));
   try {
-    client = await connectRedis(connection);
+    await client.connect();
     // Reachability and authentication, before anything else: any failure here is "cannot use this Redis" (3).
     await client.ping();
   } catch (err) {
-    client?.disconnect();
-    io.err(`redis-atomic functions: ${where}: ${(err as Error).message ?? String(err)}`);
+    client.disconnect();
+    io.err(`redis-atomic functions: ${where}: Cannot reach Redis at ${options.host}:${options.port}: ${(cause ?? (err as Error)).message}`);
     return EXIT.UNREACHABLE;
   }
   try {
-    const libraries = LUA_LIBRARIES.map((name) => FunctionLibrary.fromFile(client!, name, luaDir));
+    const libraries = LUA_LIBRARIES.map((name) => FunctionLibrary.fromFile(client, name, luaDir));
     if (parsed.command === 'load') return await load(libraries, parsed.dryRun, where, io);
     if (parsed.command === 'verify') return await verify(libraries, where, io);
     return await list(client, libraries, where, io);
@@ -112,7 +117,7 @@ export async function functionsCommand(argv: string[], env: NodeJS.ProcessEnv = 
     io.err(`redis-atomic functions: ${where}: ${message}`);
     return EXIT.MISMATCH;
   } finally {
-    client?.disconnect();
+    client.disconnect();
   }
 }
 

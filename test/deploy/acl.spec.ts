@@ -10,7 +10,10 @@ import Redis from 'ioredis';
 import { freePort, RedisServer } from '@kernel/testing';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
+import { functionsCommand } from '../../src/cli-functions';
 import { PROCESS_LIMIT_MS, ROOT, runCli, runProcess } from '../support/cli';
+
+const quiet = { out: () => undefined, err: (line: string) => console.error(line) };
 
 jest.setTimeout(2 * PROCESS_LIMIT_MS);
 
@@ -64,8 +67,8 @@ describe('least-privilege ACL (README recipe)', () => {
     const load = await runCli(['functions', 'load', '--url', server.url], { REDIS_USERNAME: 'ra-deploy', REDIS_PASSWORD: 'deploy-secret' });
     expect({ code: load.code, stderr: load.stderr }).toEqual({ code: 0, stderr: '' });
     expect(load.stdout).toContain('ok: 4 libraries loaded and verified');
-    const verify = await runCli(['functions', 'verify', '--url', server.url.replace('redis://', 'redis://ra-deploy:deploy-secret@')]);
-    expect(verify.code).toBe(0);
+    const verify = await functionsCommand(['verify', '--url', server.url.replace('redis://', 'redis://ra-deploy:deploy-secret@')], {}, quiet);
+    expect(verify).toBe(0);
     await expect(deploy.get('ra:{main}:acct:alice')).rejects.toThrow(/NOPERM/);
     await expect(deploy.call('FUNCTION', 'FLUSH')).rejects.toThrow(/NOPERM/);
     await expect(deploy.flushall()).rejects.toThrow(/NOPERM/);
@@ -156,8 +159,8 @@ describe('least-privilege ACL (README recipe)', () => {
       expect({ status: lost.statusCode, code: lost.json().code }).toEqual({ status: 503, code: 'STORE_UNAVAILABLE' });
       expect(await admin.exists('ra:{acl-lost}:acct:carol')).toBe(0);
       expect(await admin.call('FUNCTION', 'LIST')).toEqual([]); // the runtime user could not load them
-      const load = await runCli(['functions', 'load', '--url', server.url], { REDIS_USERNAME: 'ra-deploy', REDIS_PASSWORD: 'deploy-secret' });
-      expect(load.code).toBe(0);
+      // The deploy command again (in-process: the same code the CLI process runs, tested above).
+      expect(await functionsCommand(['load', '--url', server.url], { REDIS_USERNAME: 'ra-deploy', REDIS_PASSWORD: 'deploy-secret' }, quiet)).toBe(0);
       expect((await open()).statusCode).toBe(201);
     } finally {
       await app.close();
