@@ -166,4 +166,20 @@ describe('least-privilege ACL (README recipe)', () => {
       await app.close();
     }
   });
+
+  it('a runtime user missing a command the transactions strategy needs gets 503 STORE_UNAVAILABLE naming NOPERM (not "connection dropped"), nothing written', async () => {
+    await admin.call('ACL', 'SETUSER', 'ra-app-short', 'on', '>short', 'resetkeys', '~ra:*', '+@all', '-zmscore');
+    const app = await createApp(env('transactions', { REDIS_USERNAME: 'ra-app-short', REDIS_PASSWORD: 'short', SHOP: 'acl-short' }), { logger: false });
+    try {
+      await app.init();
+      expect((await app.inject({ method: 'PUT', url: '/inventory/widget', payload: { stock: 5 } })).statusCode).toBe(200);
+      const res = await app.inject({ method: 'POST', url: '/orders', payload: { id: 'o9', userId: 'u9', items: [{ productId: 'widget', quantity: 1, unitPrice: 1 }] } });
+      expect({ status: res.statusCode, code: res.json().code }).toEqual({ status: 503, code: 'STORE_UNAVAILABLE' });
+      expect(res.json().message).toMatch(/NOPERM.*zmscore/);
+      expect(await admin.exists('ra:{acl-short}:order:o9')).toBe(0);
+      expect(await admin.zscore('ra:{acl-short}:inventory:stock', 'widget')).toBe('5');
+    } finally {
+      await app.close();
+    }
+  });
 });
