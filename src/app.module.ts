@@ -8,11 +8,13 @@ import { InventoryModule } from './shop/inventory/inventory.module';
 import { EventsModule } from './events/events.module';
 import { KvModule } from './kv/kv.module';
 import { OrdersModule } from './shop/orders/orders.module';
+import { rateLimit } from './rate-limit';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     const redis = config.strategy === 'memory' ? [] : [RedisAtomicModule.forRoot(config.redis)];
+    const limit = rateLimit(config.rateLimit); // off unless RATE_LIMIT_MAX is set
     return {
       module: AppModule,
       imports: [
@@ -21,6 +23,7 @@ export class AppModule {
         // GET /metrics, and every port of every module below measured (METRICS=false: neither).
         ...(config.metrics ? [AtomicMetricsModule.forRoot({ http: true })] : []),
         ...redis,
+        ...limit.imports,
         AccountsModule.forRoot({
           strategy: config.strategy,
           ledger: config.ledger,
@@ -46,6 +49,7 @@ export class AppModule {
           eventsMaxLen: config.eventsMaxLen,
         }),
       ],
+      providers: [...limit.providers],
     };
   }
 }

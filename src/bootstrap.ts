@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { AppConfig } from './config';
-import { AtomicErrorFilter } from '@kernel/nest/http';
+import { AtomicErrorFilter, strictJsonBodies } from '@kernel/nest/http';
 import { ServiceLogger } from './logging';
 
 /**
@@ -20,12 +20,15 @@ export async function createApp(config: AppConfig, options: { logger?: false; ro
   const app = await NestFactory.create<NestFastifyApplication>(root, new FastifyAdapter({ genReqId: requestId }), {
     logger: options.logger,
     abortOnError: false,
+    bodyParser: false, // JSON only, through strictJsonBodies below
     // Held back until the app is built: a failed start is reported once, by main.ts, without Nest's stack dump.
     bufferLogs: true,
     autoFlushLogs: false,
   });
   if (!quiet) app.useLogger(app.get(ServiceLogger)); // structured logs (pino), flushing what was buffered
   app.flushLogs();
+  // Invalid UTF-8 in a JSON body is refused (400 VALIDATION_FAILED), never decoded to U+FFFD and stored altered.
+  strictJsonBodies(app.getHttpAdapter().getInstance());
   // The modules' routes bring their own validation, error codes and replay header; this filter gives the
   // service's other answers (unknown route, malformed JSON, body too large) the same `{ code }` body.
   app.useGlobalFilters(new AtomicErrorFilter());

@@ -5,16 +5,27 @@ import { runWorkers, workerCount } from './workers';
 
 const USAGE = `usage: redis-atomic <command>
 
-  serve     run the HTTP service (configured by environment variables: PORT, ATOMIC_STRATEGY, REDIS_URL, WORKERS, …)
-  help      this text`;
+  serve                                 run the HTTP service (configured by environment variables: PORT,
+                                        ATOMIC_STRATEGY, REDIS_URL, REDIS_LOAD_FUNCTIONS, WORKERS, …)
+  functions load|verify|list [--dry-run] [--url redis://…]
+                                        deploy / check the Lua libraries (\`redis-atomic functions --help\`)
+  help                                  this text`;
 
-const [command = 'help'] = process.argv.slice(2);
+const [command = 'help', ...rest] = process.argv.slice(2);
 if (command === 'serve') {
   try {
     runWorkers(workerCount(loadConfig().workers), serve, failedToStart); // the config is checked once, before any fork
   } catch (err) {
     failedToStart(err);
   }
+} else if (command === 'functions') {
+  // Loaded only here: deploying functions needs neither Nest nor the HTTP stack.
+  import('./cli-functions')
+    .then(({ functionsCommand }) => functionsCommand(rest))
+    .then((code) => (process.exitCode = code), (err: unknown) => {
+      console.error(`redis-atomic functions: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    });
 } else {
   console.log(USAGE);
   process.exitCode = command === 'help' || command === '--help' || command === '-h' ? 0 : 2;

@@ -3,7 +3,10 @@ import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, registerDecorator, validateSync, ValidationError,
 } from 'class-validator';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { ATOMIC_STRATEGIES, AtomicStrategy, ID_PATTERN } from '@kernel/core';
+import type { RateLimitConfig } from './deploy-env';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -15,7 +18,7 @@ export interface AppConfig {
   port: number;
   strategy: AtomicStrategy;
   /** `tls` undefined: decided by the URL scheme (`rediss://` = TLS). */
-  redis: { url: string; username?: string; password?: string; tls?: boolean; commandTimeoutMs: number };
+  redis: { url: string; username?: string; password?: string; tls?: boolean | ConnectionOptions; commandTimeoutMs: number; loadFunctions?: boolean };
   ledger: string;
   /** The shop of Inventory and Orders: one hash tag for both (orders take stock atomically). */
   shop: string;
@@ -38,6 +41,8 @@ export interface AppConfig {
   shutdownGraceMs: number;
   /** WORKERS: Node processes sharing the port (node:cluster); `auto` = the cores available. */
   workers: number | 'auto';
+  /** RATE_LIMIT_MAX / RATE_LIMIT_WINDOW_SECONDS: a per-client request budget; off when undefined. */
+  rateLimit?: RateLimitConfig;
 }
 
 /** A bad environment variable: `variable` names it, `message` is one line saying what is expected. */
@@ -131,6 +136,13 @@ class Environment {
   @integer(0, 86_400_000) RESERVATION_SWEEP_MS?: number;
   @unsetIfEmpty() @IsOptional() @Matches(/^(auto|[1-9]\d{0,2})$/, { message: 'must be a whole number from 1 to 999, or auto' })
   WORKERS?: string;
+  @unsetIfEmpty()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsOptional() @IsBoolean({ message: 'must be true or false' })
+  REDIS_LOAD_FUNCTIONS?: boolean;
+  @unsetIfEmpty() @IsOptional() @IsString() REDIS_TLS_CA_FILE?: string;
+  @integer(0) RATE_LIMIT_MAX?: number;
+  @integer(1, 86_400) RATE_LIMIT_WINDOW_SECONDS?: number;
 }
 
 /** Reads and checks the environment; the first bad variable throws a ConfigError naming it. */
@@ -147,8 +159,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       url: parsed.REDIS_URL ?? 'redis://127.0.0.1:6379',
       username: parsed.REDIS_USERNAME,
       password: parsed.REDIS_PASSWORD,
-      tls: parsed.REDIS_TLS,
+      tls: tlsOptions(parsed),
       commandTimeoutMs: parsed.REDIS_COMMAND_TIMEOUT_MS ?? 5000,
+      loadFunctions: parsed.REDIS_LOAD_FUNCTIONS,
     },
     ledger: parsed.LEDGER ?? 'main',
     shop: parsed.SHOP ?? 'main',
@@ -166,14 +179,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     docs: parsed.DOCS_ENABLED ?? 'auto',
     reservationSweepMs: parsed.RESERVATION_SWEEP_MS ?? 1000,
     workers: parsed.WORKERS === undefined ? 1 : parsed.WORKERS === 'auto' ? 'auto' : Number(parsed.WORKERS),
+    rateLimit: parsed.RATE_LIMIT_MAX ? { limit: parsed.RATE_LIMIT_MAX, windowSeconds: parsed.RATE_LIMIT_WINDOW_SECONDS ?? 60 } : undefined,
   };
+}
+
+/** REDIS_TLS_CA_FILE: TLS with that CA (its file read once, here); else REDIS_TLS (unset: the URL's scheme decides). */
+function tlsOptions(parsed: Environment): boolean | ConnectionOptions | undefined {
+  const file = parsed.REDIS_TLS_CA_FILE;
+  if (file === undefined) return parsed.REDIS_TLS;
+  if (parsed.REDIS_TLS === false) throw new ConfigError('REDIS_TLS_CA_FILE', 'REDIS_TLS_CA_FILE is set but REDIS_TLS=false: remove one of them');
+  try {
+    return { ca: readFileSync(file) };
+  } catch (err) {
+    throw new ConfigError('REDIS_TLS_CA_FILE', `REDIS_TLS_CA_FILE cannot be read: ${(err as Error).message}`);
+  }
 }
 
 /** The variables of the schema (class fields without initializers are not own keys of an instance). */
 const ENV_NAMES = [
   'PORT', 'ATOMIC_STRATEGY', 'REDIS_URL', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS', 'REDIS_COMMAND_TIMEOUT_MS', 'LEDGER', 'SHOP', 'KV_NAMESPACE',
   'MAX_BATCH', 'HISTORY_LIMIT', 'IDEMPOTENCY_TTL_SECONDS', 'EVENTS_MAXLEN', 'LOG_LEVEL', 'LOG_FORMAT', 'METRICS',
-  'SHUTDOWN_GRACE_MS', 'DOCS_ENABLED', 'RESERVATION_SWEEP_MS', 'WORKERS',
+  'SHUTDOWN_GRACE_MS', 'DOCS_ENABLED', 'RESERVATION_SWEEP_MS', 'WORKERS', 'REDIS_LOAD_FUNCTIONS', 'REDIS_TLS_CA_FILE', 'RATE_LIMIT_MAX',
+  'RATE_LIMIT_WINDOW_SECONDS',
 ] as const;
 
 function configError(error: ValidationError, env: NodeJS.ProcessEnv): ConfigError {

@@ -53,7 +53,7 @@ describe('AccountsModule wiring', () => {
     const build = () => Test.createTestingModule({
       imports: [RedisAtomicModule.forRoot(redis), AccountsModule.forRoot({ strategy: 'functions', http: false })],
     }).compile();
-    await expect(build()).rejects.toThrow(/holds version none.*FUNCTION LOAD REPLACE < dist\/functions\/accounts.lua/);
+    await expect(build()).rejects.toThrow(/holds version none.*deploy it with: redis-atomic functions load/);
     expect(await admin.function('LIST')).toEqual([]); // it did not load anything
 
     const loaded = await Test.createTestingModule({

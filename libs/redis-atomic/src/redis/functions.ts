@@ -66,7 +66,8 @@ export class FunctionLibrary {
     const loaded = await this.loadedVersion();
     if (loaded !== this.version) {
       throw new Error(`Lua library ${this.name}: the server holds version ${loaded ?? 'none'}, this build needs ` +
-        `${this.version}; load it with: npm run lua:bundle && redis-cli -x FUNCTION LOAD REPLACE < dist/functions/${this.name}.lua`);
+        `${this.version}; deploy it with: redis-atomic functions load (npm run functions -- load), or ` +
+        `redis-cli -x FUNCTION LOAD REPLACE < dist/functions/${this.name}.lua`);
     }
   }
 

@@ -133,6 +133,12 @@ export class WatchRunner {
     } catch (err) {
       if (connection.status !== 'ready') return { done: false, retry: 'dropped' };
       const error = decodeRedisError(err);
+      // The server refused a command for lack of rights (ACL): nothing ran, the connection is fine, and retrying
+      // cannot help — say so (STORE_UNAVAILABLE naming NOPERM), not "the connection dropped".
+      if (err instanceof Error && /^(NOPERM|NOAUTH)\b/.test(err.message)) {
+        await this.unwatch(connection);
+        throw error;
+      }
       // A timeout before EXEC wrote nothing: retry from the read on a fresh connection (counted as a drop).
       if (this.leftInDoubt(connection, error)) return { done: false, retry: 'dropped' };
       await this.unwatch(connection);

@@ -1,5 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { connect, createServer, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import Redis, { RedisOptions } from 'ioredis';
 
 /**
@@ -11,11 +13,11 @@ export class RedisServer {
   private process?: ChildProcess;
   private readonly clients = new Set<Redis>();
 
-  private constructor(readonly port: number, private readonly extraArgs: string[]) {}
+  private constructor(readonly port: number, private readonly extraArgs: string[], readonly tls?: RedisServerTls) {}
 
-  static async start(extraArgs: string[] = []): Promise<RedisServer> {
+  static async start(extraArgs: string[] = [], tls?: RedisServerTls): Promise<RedisServer> {
     for (let attempt = 1; ; attempt++) {
-      const server = new RedisServer(await freePort(), extraArgs);
+      const server = new RedisServer(await freePort(), extraArgs, tls);
       try {
         await server.spawn();
         return server;
@@ -25,13 +27,22 @@ export class RedisServer {
     }
   }
 
+  /**
+   * A server that speaks only TLS (`--port 0 --tls-port <port>`), with the given server certificate; clients are not
+   * asked for certificates. `url` is then `rediss://localhost:<port>` (the certificate must name localhost).
+   */
+  static startTls(tls: RedisServerTls, extraArgs: string[] = []): Promise<RedisServer> {
+    return RedisServer.start(extraArgs, tls);
+  }
+
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.tls ? `rediss://localhost:${this.port}` : `redis://127.0.0.1:${this.port}`;
   }
 
   /** A client to this server, closed by `stop()`. */
   client(options: RedisOptions = {}): Redis {
-    const client = new Redis({ host: '127.0.0.1', port: this.port, lazyConnect: false, ...options });
+    const tls = this.tls ? { tls: { ca: readFileSync(this.tls.caFile), servername: 'localhost' } } : {};
+    const client = new Redis({ host: '127.0.0.1', port: this.port, lazyConnect: false, ...tls, ...options });
     client.on('error', () => undefined); // faults are injected on purpose; callers see rejected commands
     this.clients.add(client);
     client.once('end', () => this.clients.delete(client));
@@ -61,7 +72,11 @@ export class RedisServer {
   }
 
   private async spawn(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    const listen = this.tls
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', this.tls.certFile, '--tls-key-file', this.tls.keyFile,
+        '--tls-ca-cert-file', this.tls.caFile, '--tls-auth-clients', 'no']
+      : ['--port', String(this.port)];
+    const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--daemonize', 'no', '--loglevel', 'warning', ...this.extraArgs];
     const child = spawn(process.env.REDIS_SERVER_BIN ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.process = child;
@@ -78,16 +93,26 @@ export class RedisServer {
   /** Polls with a raw PING (no ioredis client: its reconnect and disconnect timers would outlive the test). */
   private async waitUntilReady(): Promise<void> {
     for (let waited = 0; waited < 10_000; waited += 20) {
-      if (await ping(this.port)) return;
+      if (await ping(this.port, !!this.tls)) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error(`redis-server on port ${this.port} did not become ready`);
   }
 }
 
-function ping(port: number): Promise<boolean> {
+/** PEM files of a TLS server (RedisServer.startTls). */
+export interface RedisServerTls {
+  certFile: string;
+  keyFile: string;
+  /** The CA that signed certFile (also what `client()` trusts). */
+  caFile: string;
+}
+
+function ping(port: number, tls = false): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    // Readiness only: the certificate is checked by the clients under test, not by this probe.
+    const socket: Socket = tls ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : connect(port, '127.0.0.1');
+    const connectEvent = tls ? 'secureConnect' : 'connect';
     let reply = '';
     const done = (ok: boolean) => {
       socket.destroy();
@@ -95,7 +120,7 @@ function ping(port: number): Promise<boolean> {
     };
     socket.setTimeout(500, () => done(false));
     socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once(connectEvent, () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk;
       // a server started with --requirepass answers NOAUTH: it is up all the same

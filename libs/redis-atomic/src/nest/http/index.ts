@@ -6,3 +6,4 @@ export * from './replay';
 export * from './validation';
 export * from './api-docs';
 export * from './fast-validation';
+export * from './body-parser';
