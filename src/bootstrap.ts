@@ -37,7 +37,7 @@ export async function createApp(config: AppConfig, options: { logger?: false; ro
   if (config.docs !== false) {
     const openApi = await loadOpenApi(config.docs === true);
     if (openApi) openApi.setupOpenApi(app, config);
-    else app.get(Logger).log('no API docs at /docs: @nestjs/swagger is not installed (DOCS_ENABLED=true makes it required)');
+    else new Logger('Docs').log('no API docs at /docs: @nestjs/swagger is not installed (DOCS_ENABLED=true makes it required)');
   }
   app.getHttpAdapter().getInstance().addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id); // the id of the request's log line

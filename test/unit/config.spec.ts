@@ -40,7 +40,7 @@ describe('the validated environment (loadConfig)', () => {
     expect(loadConfig({})).toEqual({
       port: 3000, strategy: 'functions', redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: 5000 }, ledger: 'main', shop: 'main', kvNamespace: 'kv',
       maxBatch: 1000, historyLimit: 1000, idempotencyTtlSeconds: 86_400, eventsMaxLen: 100_000, log: { level: 'info', format: 'json' },
-      metrics: true, shutdownGraceMs: 10_000,
+      metrics: true, shutdownGraceMs: 10_000, docs: 'auto', reservationSweepMs: 1000, workers: 1,
     });
     expect(loadConfig({ NODE_ENV: 'development' }).log.format).toBe('pretty');
     expect(loadConfig({ PORT: '', LOG_FORMAT: '' })).toMatchObject({ port: 3000, log: { format: 'json' } }); // empty = unset
@@ -50,11 +50,13 @@ describe('the validated environment (loadConfig)', () => {
     expect(loadConfig({
       PORT: '8080', ATOMIC_STRATEGY: 'transactions', REDIS_URL: 'rediss://u:p@cache:6380/2', REDIS_TLS: 'false', REDIS_COMMAND_TIMEOUT_MS: '250', LEDGER: 'payroll',
       SHOP: 'eu-1', KV_NAMESPACE: 'flags', MAX_BATCH: '2000', HISTORY_LIMIT: '5', IDEMPOTENCY_TTL_SECONDS: '60', EVENTS_MAXLEN: '10',
-      LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty', METRICS: 'false', SHUTDOWN_GRACE_MS: '0',
+      LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty', METRICS: 'false', SHUTDOWN_GRACE_MS: '0', DOCS_ENABLED: 'false', RESERVATION_SWEEP_MS: '0',
+      WORKERS: 'auto', REDIS_LOAD_FUNCTIONS: 'false', RATE_LIMIT_MAX: '100', RATE_LIMIT_WINDOW_SECONDS: '10',
     })).toEqual({
-      port: 8080, strategy: 'transactions', redis: { url: 'rediss://u:p@cache:6380/2', tls: false, commandTimeoutMs: 250 }, ledger: 'payroll', shop: 'eu-1',
-      kvNamespace: 'flags', maxBatch: 2000, historyLimit: 5, idempotencyTtlSeconds: 60, eventsMaxLen: 10,
-      log: { level: 'debug', format: 'pretty' }, metrics: false, shutdownGraceMs: 0,
+      port: 8080, strategy: 'transactions', redis: { url: 'rediss://u:p@cache:6380/2', tls: false, commandTimeoutMs: 250, loadFunctions: false },
+      ledger: 'payroll', shop: 'eu-1', kvNamespace: 'flags', maxBatch: 2000, historyLimit: 5, idempotencyTtlSeconds: 60, eventsMaxLen: 10,
+      log: { level: 'debug', format: 'pretty' }, metrics: false, shutdownGraceMs: 0, docs: false, reservationSweepMs: 0, workers: 'auto',
+      rateLimit: { limit: 100, windowSeconds: 10 },
     });
   });
 
@@ -80,6 +82,13 @@ describe('the validated environment (loadConfig)', () => {
     ['LOG_FORMAT', 'xml', 'LOG_FORMAT must be one of json, pretty (got "xml")'],
     ['METRICS', 'on', 'METRICS must be true or false (got "on")'],
     ['LEDGER', 'a{b}', 'LEDGER must match ^[A-Za-z0-9_-]{1,64}$ (got "a{b}")'],
+    ['WORKERS', '0', 'WORKERS must be a whole number from 1 to 999, or auto (got "0")'],
+    ['DOCS_ENABLED', 'maybe', 'DOCS_ENABLED must be true or false (got "maybe")'],
+    ['RESERVATION_SWEEP_MS', '1.5', 'RESERVATION_SWEEP_MS must be a whole number from 0 to 86400000 (got "1.5")'],
+    ['REDIS_LOAD_FUNCTIONS', 'yes', 'REDIS_LOAD_FUNCTIONS must be true or false (got "yes")'],
+    ['RATE_LIMIT_MAX', '-1', 'RATE_LIMIT_MAX must be a whole number >= 0 (got "-1")'],
+    ['RATE_LIMIT_WINDOW_SECONDS', '0', 'RATE_LIMIT_WINDOW_SECONDS must be a whole number from 1 to 86400 (got "0")'],
+    ['REDIS_TLS_CA_FILE', '/nonexistent/ca.pem', "REDIS_TLS_CA_FILE cannot be read: ENOENT: no such file or directory, open '/nonexistent/ca.pem'"],
   ])('%s=%j is refused with one line naming it', (variable, value, message) => {
     const error = failure({ [variable]: value });
     expect(error).toBeInstanceOf(ConfigError);
