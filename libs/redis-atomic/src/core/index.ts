@@ -3,4 +3,5 @@ export * from './errors';
 export * from './events';
 export * from './idempotency';
 export * from './keys';
+export * from './slots';
 export * from './strategy';
