@@ -1,6 +1,5 @@
 import { ConfigurableModuleBuilder, Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import type Redis from 'ioredis';
-import { connectRedis, RedisConnectionOptions } from '../redis/connection';
+import { connectRedis, RedisClient, RedisConnectionOptions } from '../redis/connection';
 import { FunctionLibrary } from '../redis/functions';
 import { WatchOptions, WatchRunner } from '../redis/transactions';
 
@@ -18,7 +17,10 @@ export interface RedisAtomicOptions extends RedisConnectionOptions {
   loadFunctions?: boolean;
 }
 
-/** The shared ioredis client (never used for WATCH: see WatchRunner). */
+/**
+ * The shared ioredis client (never used for WATCH: see WatchRunner): a `Redis`, or a `Cluster` when the options
+ * name `cluster.nodes`. Inject it as `RedisClient` (= `Redis | Cluster`).
+ */
 export const REDIS_CLIENT = Symbol('REDIS_ATOMIC_CLIENT');
 
 const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<RedisAtomicOptions>()
@@ -33,7 +35,7 @@ export class FunctionLibraries {
   private readonly libraries = new Map<string, FunctionLibrary>();
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly client: Redis,
+    @Inject(REDIS_CLIENT) private readonly client: RedisClient,
     @Inject(REDIS_ATOMIC_OPTIONS) private readonly options: RedisAtomicOptions,
   ) {}
 
@@ -56,6 +58,7 @@ export class FunctionLibraries {
  * clear error), the WATCH runner and the Lua libraries. Closed on application shutdown.
  *
  *   RedisAtomicModule.forRoot({ url: 'redis://…' })
+ *   RedisAtomicModule.forRoot({ cluster: { nodes: ['10.0.0.1:6379', '10.0.0.2:6379'] }, password, waitReplicas: 1 })
  *   RedisAtomicModule.forRootAsync({ inject: [ConfigService], useFactory: (c) => ({ url: c.get('REDIS_URL') }) })
  */
 @Global()
@@ -64,7 +67,7 @@ export class FunctionLibraries {
     { provide: REDIS_CLIENT, useFactory: connectRedis, inject: [REDIS_ATOMIC_OPTIONS] },
     {
       provide: WatchRunner,
-      useFactory: (client: Redis, options: RedisAtomicOptions) => new WatchRunner(client, options.watch),
+      useFactory: (client: RedisClient, options: RedisAtomicOptions) => new WatchRunner(client, options.watch),
       inject: [REDIS_CLIENT, REDIS_ATOMIC_OPTIONS],
     },
     FunctionLibraries,
@@ -73,7 +76,7 @@ export class FunctionLibraries {
 })
 export class RedisAtomicModule extends ConfigurableModuleClass implements OnApplicationShutdown {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly client: Redis,
+    @Inject(REDIS_CLIENT) private readonly client: RedisClient,
     private readonly watchRunner: WatchRunner,
   ) {
     super();

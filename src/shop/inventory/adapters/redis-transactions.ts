@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { AtomicError, decodeRedisError, IdempotencyOptions, idempotentCall, IdempotentCall, KernelErrorCode } from '@kernel/core';
-import { IdempotentDecision, idempotentWatch, WatchRunner } from '@kernel/redis';
+import { IdempotentDecision, idempotentWatch, RedisClient, WatchRunner } from '@kernel/redis';
 import type { Inventory, StockLevel, WriteOptions } from '../inventory.port';
 import { DEFAULT_LOW_STOCK_PAGE, planRestock, productNotFound, requestOf } from '../inventory-rules';
 import { stockEvents } from '../events';
@@ -24,7 +24,7 @@ import { decodeLevels, decodeStock, toLevel } from './redis-replies';
  */
 export class RedisTransactionsInventory implements Inventory {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly watch: WatchRunner,
     private readonly keys: InventoryKeys,
     private readonly idempotency: IdempotencyOptions,
