@@ -92,6 +92,8 @@ export function clientOptions(options: RedisConnectionOptions): RedisOptions {
  * - MOVED / ASK are followed (up to `maxRedirections` 16) and CLUSTERDOWN / TRYAGAIN retried after 100 ms: the
  *   node refused the command, nothing ran, so a resend is safe;
  * - `enableOfflineQueue: false` — while the cluster is (re)connecting commands fail at once (STORE_UNAVAILABLE);
+ *   ioredis then also rejects commands for a node whose connection is still being opened, so connectRedis opens
+ *   every node's connection as soon as the client learns of the node;
  * - reads go to masters (`scaleReads: 'master'`): a replica may lag, and WATCH must see the master's data;
  * - node connections are not reconnected by ioredis (`clusterNodeRetryStrategy` null, its default): a closed node
  *   is dropped and the slot table refreshed on the next MOVED / every `slotsRefreshInterval` (5 s).
@@ -144,8 +146,15 @@ async function connectCluster(options: RedisConnectionOptions): Promise<Cluster>
   const cluster = new Cluster(nodes, clusterOptions(options));
   let cause: Error | undefined;
   cluster.on('error', (err) => (cause = err));
+  // Node connections are lazy; without the offline queue ioredis rejects a command that reaches a node still
+  // connecting ("Connection is closed." — reported OUTCOME_UNKNOWN though it was never sent). Connect each node
+  // as soon as the cluster client learns of it (replicas too: one may be promoted), so none is cold when used.
+  cluster.on('+node', (node: Redis) => {
+    if (node.status === 'wait') node.connect().catch(() => undefined);
+  });
   try {
     await cluster.connect();
+    await Promise.all(cluster.nodes('master').map((node) => node.ping())); // each master's connection is up
     return cluster;
   } catch (err) {
     cluster.disconnect();
