@@ -142,6 +142,27 @@ export class FunctionLibrary {
   }
 
   /**
+   * Under `waitReplicas`: makes a replayed outcome as durable as a fresh one. The record was written earlier,
+   * maybe by another connection, and not necessarily replicated yet; re-setting its TTL is a write on this
+   * connection after it, so the WAIT that follows counts the record too. A no-op without waitReplicas.
+   */
+  async confirm(key: string, ttlSeconds: number): Promise<void> {
+    const durability = durabilityOf(this.client);
+    if (!durability) return;
+    try {
+      if (this.client instanceof Cluster) {
+        const { node } = await onSlotMaster(this.client, singleSlot([key]), (master) => master.expire(key, ttlSeconds));
+        await waitForReplicas(node, durability);
+      } else {
+        await this.client.expire(key, ttlSeconds);
+        await waitForReplicas(this.client, durability);
+      }
+    } catch (err) {
+      throw decodeRedisError(err);
+    }
+  }
+
+  /**
    * One FCALL / FCALL_RO. A writing FCALL under `waitReplicas` is followed by WAIT on the connection that ran it:
    * the shared connection standalone; on a cluster the client's connection to the slot's master, used directly.
    */

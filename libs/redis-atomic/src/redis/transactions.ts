@@ -129,6 +129,11 @@ export class WatchRunner {
     this.options = { ...DEFAULT_WATCH_OPTIONS, ...options };
   }
 
+  /** True when writes are confirmed by WAIT (the shared client was connected with waitReplicas). */
+  get durable(): boolean {
+    return durabilityOf(this.shared) !== undefined;
+  }
+
   async run<T>(keys: readonly string[], attempt: (connection: Redis) => Promise<WatchPlan<T>>): Promise<T> {
     const slot = this.shared instanceof Cluster ? singleSlot(keys) : undefined; // refuses cross-slot keys up front
     if (!this.options.queueSameKeys) return this.attempts(keys, slot, attempt);
