@@ -153,7 +153,7 @@ async function connectCluster(options: RedisConnectionOptions): Promise<Cluster>
     if (node.status === 'wait') node.connect().catch(() => undefined);
   });
   try {
-    await cluster.connect();
+    await clusterReady(cluster, (options.cluster!.options?.slotsRefreshTimeout ?? 2000) + 2 * (options.redis?.connectTimeout ?? 5000));
     await Promise.all(cluster.nodes('master').map((node) => node.ping())); // each master's connection is up
     return cluster;
   } catch (err) {
@@ -161,6 +161,26 @@ async function connectCluster(options: RedisConnectionOptions): Promise<Cluster>
     throw new AtomicError(KernelErrorCode.STORE_UNAVAILABLE,
       `Cannot reach the Redis Cluster at ${options.cluster!.nodes.join(', ')}: ${(cause ?? (err as Error)).message}`);
   }
+}
+
+/**
+ * Resolves on the cluster client's first 'ready'. Not `cluster.connect()` alone: when its ready check finds
+ * `cluster_state:fail` (e.g. a failover in progress), ioredis 5 reconnects and later becomes ready, but the
+ * promise of that first connect() never settles. Bounded, so a cluster that stays down is one clear error.
+ */
+function clusterReady(cluster: Cluster, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`the cluster was not ready within ${timeoutMs} ms`)), timeoutMs);
+    const ready = () => done();
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      cluster.off('ready', ready);
+      if (err) reject(err);
+      else resolve();
+    };
+    cluster.once('ready', ready);
+    cluster.connect().catch((err: Error) => done(err));
+  });
 }
 
 async function connectStandalone(options: RedisConnectionOptions): Promise<Redis> {

@@ -1,5 +1,5 @@
 import Redis, { Cluster } from 'ioredis';
-import { AtomicError, decodeRedisError, KernelErrorCode } from '../core/errors';
+import { AtomicError, KernelErrorCode } from '../core/errors';
 
 /**
  * Synchronous-replication acknowledgement of writes (`WAIT numreplicas timeout`).
@@ -42,9 +42,8 @@ export async function waitForReplicas(connection: Redis, durability: Durability)
   try {
     acked = Number(await connection.call('WAIT', durability.replicas, durability.timeoutMs));
   } catch (err) {
-    const error = decodeRedisError(err);
     throw new AtomicError(KernelErrorCode.OUTCOME_UNKNOWN,
-      `The write was sent but its replication could not be confirmed (${(error as Error).message}); ` +
+      `The write was sent but its replication could not be confirmed (WAIT failed: ${(err as Error).message}); ` +
       'retry with the same Idempotency-Key to apply it exactly once', { waitReplicas: durability.replicas });
   }
   if (acked < durability.replicas) {

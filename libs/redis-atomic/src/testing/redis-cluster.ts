@@ -14,7 +14,10 @@ export interface RedisClusterOptions {
   masters?: number;
   /** Replicas per master. Default 1. */
   replicas?: number;
-  /** `cluster-node-timeout`: how long a silent master takes to be failed over. Default 2000 ms. */
+  /**
+   * `cluster-node-timeout`: how long a silent master takes to be failed over. Default 5000 ms: shorter ones make
+   * nodes of a CPU-starved test machine suspect each other (cluster_state:fail, spurious failovers).
+   */
   nodeTimeoutMs?: number;
 }
 
@@ -45,7 +48,7 @@ export class RedisCluster {
   static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
     const masters = options.masters ?? 3;
     const replicas = options.replicas ?? 1;
-    const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
+    const nodeTimeoutMs = options.nodeTimeoutMs ?? 5000;
     const dir = mkdtempSync(join(tmpdir(), 'redis-cluster-'));
     const servers: RedisServer[] = [];
     const cluster = new RedisCluster(dir, servers, nodeTimeoutMs);
@@ -130,6 +133,21 @@ export class RedisCluster {
       return this.healthy();
     });
     return { killed, promoted: promoted! };
+  }
+
+  /**
+   * Starts a killed node again on its port with its cluster config file (its data is gone: no persistence). A
+   * failed-over master rejoins as a replica of the node that replaced it; resolves when it is a replica in sync
+   * and every node reports the cluster ok.
+   */
+  async restartNode(port: number): Promise<void> {
+    const server = this.servers.find((s) => s.port === port);
+    if (!server) throw new Error(`no server on port ${port}`);
+    await server.restart();
+    await this.waitUntil(`the node on port ${port} to rejoin as a replica`, async () => {
+      const node = (await this.topology()).find((n) => n.port === port);
+      return node?.role === 'replica' && !node.failed && (await this.replicasInSync()) && this.healthy();
+    });
   }
 
   /** Kills every node by PID, closes the clients, removes the cluster config files. */
