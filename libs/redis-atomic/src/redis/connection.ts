@@ -45,11 +45,12 @@ export function durabilityOptions(options: RedisConnectionOptions): Durability |
   const timeoutMs = options.waitTimeoutMs ?? 1000;
   const commandTimeoutMs = options.commandTimeoutMs ?? 5000;
   if (!Number.isSafeInteger(replicas) || replicas < 0) throw new Error('waitReplicas must be an integer >= 0');
+  if (replicas === 0) return undefined;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || (commandTimeoutMs > 0 && timeoutMs >= commandTimeoutMs)) {
     // WAIT 0 would block forever; a client timeout before WAIT's own would report a timeout instead of the count.
     throw new Error(`waitTimeoutMs must be an integer in 1..${commandTimeoutMs - 1} (below commandTimeoutMs)`);
   }
-  return replicas > 0 ? { replicas, timeoutMs } : undefined;
+  return { replicas, timeoutMs };
 }
 
 /**

@@ -150,6 +150,32 @@ export class RedisCluster {
     });
   }
 
+  /**
+   * Moves one slot, with its keys, to another master as `redis-cli --cluster reshard` does: IMPORTING on the
+   * target, MIGRATING on the source, MIGRATE the keys in small batches (`between` runs after each batch, e.g. to
+   * let load hit the half-moved slot), then SETSLOT NODE on every master.
+   */
+  async moveSlot(slot: number, toPort: number, between: () => Promise<void> = async () => undefined): Promise<void> {
+    const masters = await this.masters();
+    const source = await this.owner(slot);
+    const target = masters.find((m) => m.port === toPort);
+    if (!target) throw new Error(`no master on port ${toPort}`);
+    if (target.id === source.id) return;
+    await ask(target.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id);
+    await ask(source.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', target.id);
+    for (;;) {
+      const keys = (await ask(source.port, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '5')) as string[];
+      if (keys.length === 0) break;
+      await ask(source.port, 'MIGRATE', '127.0.0.1', String(target.port), '', '0', '5000', 'KEYS', ...keys);
+      await between();
+    }
+    for (const node of [target, source, ...masters.filter((m) => m.id !== source.id && m.id !== target.id)]) {
+      await ask(node.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', target.id);
+    }
+    await this.waitUntil(`slot ${slot} to be owned by ${target.address} everywhere`, async () =>
+      (await this.owner(slot)).id === target.id && this.healthy());
+  }
+
   /** Kills every node by PID, closes the clients, removes the cluster config files. */
   async stop(): Promise<void> {
     for (const client of this.clients) client.disconnect();
