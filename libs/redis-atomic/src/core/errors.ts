@@ -83,7 +83,7 @@ export function decodeRedisError(err: unknown): unknown {
  * redirections" — it resends only after MOVED/ASK/TRYAGAIN/CLUSTERDOWN: see clusterOptions).
  */
 const NOT_RUN =
-  /^(OOM|BUSY|LOADING|EXECABORT|MASTERDOWN|READONLY|NOSCRIPT|CLUSTERDOWN|TRYAGAIN|MOVED|ASK|CROSSSLOT|NOAUTH|NOPERM|WRONGPASS)\b|^ERR Function not found|Stream isn't writeable|^Too many Cluster redirections\. Last error: (\w*Error: )?(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b|^Cluster isn't ready|^None of startup nodes is available/;
+  /^(OOM|BUSY|LOADING|EXECABORT|MASTERDOWN|READONLY|NOSCRIPT|CLUSTERDOWN|TRYAGAIN|MOVED|ASK|CROSSSLOT|NOAUTH|NOPERM|WRONGPASS)\b|^ERR Function not found|Stream isn't writeable|^Too many Cluster redirections\. Last error: (\w*Error: )?(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|ERR Function not found)\b|^Cluster isn't ready|^None of startup nodes is available/;
 /**
  * Failures after the command may have reached the server: the connection dropped with the reply pending
  * (ioredis rejects those with MaxRetriesPerRequestError or "Connection is closed."), or the client timed out.

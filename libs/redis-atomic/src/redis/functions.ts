@@ -192,8 +192,9 @@ const address = (node: Redis | Cluster): string =>
 
 const where = (node: Redis | Cluster, client: RedisClient): string => (client instanceof Cluster ? ` on ${address(node)}` : '');
 
+/** Also when ioredis gave up following a cluster redirection chain whose last reply was "Function not found". */
 const isFunctionNotFound = (err: unknown): boolean =>
-  err instanceof Error && err.message.startsWith('ERR Function not found');
+  err instanceof Error && /^(Too many Cluster redirections\. Last error: (\w*Error: )?)?ERR Function not found/.test(err.message);
 
 /**
  * The package's `lua/` folder: beside the nearest package.json above this file — the repository's, or the
