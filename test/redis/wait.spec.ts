@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { isReplayed, KeySpace } from '@kernel/core';
 import { connectRedis, durabilityOptions, execMulti } from '@kernel/redis';
@@ -14,15 +17,18 @@ import { atomicRejection, REDIS_STRATEGIES, wireLedger, Wired } from './helpers'
 let master: RedisServer;
 let replica: RedisServer;
 jest.setTimeout(60_000);
+// A full sync writes an RDB (the master's for a disk-based sync, the replica's as it loads): keep it out of the cwd.
+const dir = mkdtempSync(join(tmpdir(), 'redis-wait-'));
 
 beforeAll(async () => {
-  master = await RedisServer.start();
-  replica = await RedisServer.start(['--replicaof', '127.0.0.1', String(master.port)]);
+  master = await RedisServer.start(['--dir', dir, '--dbfilename', 'master.rdb']);
+  replica = await RedisServer.start(['--replicaof', '127.0.0.1', String(master.port), '--dir', dir, '--dbfilename', 'replica.rdb']);
   await replicaInSync();
 }, 60_000);
 afterAll(async () => {
   await replica?.stop();
   await master?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 async function replicaInSync(): Promise<void> {
