@@ -168,4 +168,29 @@ describe('WATCH on a cluster', () => {
     expect(new Set(ports)).toEqual(new Set([owner.port]));
     expect(await cluster.nodeClient(owner.port).get(key)).toBe('20'); // no lost update among 20 concurrent increments
   });
+
+  // Last in this file: it swaps a master with its replica.
+  it('never commits a read made on a master that was failed over before EXEC: it reads again on the new one', async () => {
+    const [ledger] = await ledgersOnDistinctMasters(1, 'failover');
+    const key = new KeySpace('ra', ledger).key('counter', uniqueIds('c')[0]);
+    await cluster.client().set(key, '1');
+    const reads: { port: number | undefined; value: number }[] = [];
+    const result = await runner.run([key], async (connection) => {
+      const value = Number(await connection.get(key));
+      reads.push({ port: connection.options.port, value });
+      if (reads.length === 1) {
+        // Between this read and EXEC: the master is failed over, and the key changes on the new master.
+        const { promoted } = await cluster.failover(key);
+        await cluster.nodeClient(promoted.port).set(key, '100');
+      }
+      return { write: (m) => m.set(key, value + 1), result: () => value + 1 };
+    });
+    const owner = await cluster.owner(keySlot(key));
+    expect(reads.length).toBeGreaterThanOrEqual(2);
+    expect(reads[0]).toEqual({ port: expect.any(Number), value: 1 });
+    expect(reads.at(-1)).toEqual({ port: owner.port, value: 100 }); // the retry read on the new master
+    expect(reads[0].port).not.toBe(owner.port);
+    expect(result).toBe(101);
+    expect(await cluster.nodeClient(owner.port).get(key)).toBe('101'); // not 2: the stale read was never committed
+  });
 });

@@ -136,6 +136,26 @@ export class RedisCluster {
   }
 
   /**
+   * A manual failover (`CLUSTER FAILOVER` on a replica of the slot's master): no data is lost, the old master
+   * turns into a replica and keeps its client connections. Resolves when the replica owns the slot and the
+   * cluster is ok.
+   */
+  async failover(slotOrKey: number | string): Promise<{ demoted: ClusterNodeInfo; promoted: ClusterNodeInfo }> {
+    const demoted = await this.owner(slotOrKey);
+    const replica = (await this.topology()).find((n) => n.role === 'replica' && n.masterId === demoted.id && !n.failed);
+    if (!replica) throw new Error(`${demoted.address} has no replica to fail over to`);
+    await ask(replica.port, 'CLUSTER', 'FAILOVER');
+    let promoted: ClusterNodeInfo | undefined;
+    await this.waitUntil(`${replica.address} to take over from ${demoted.address}`, async () => {
+      const owner = await this.owner(slotOrKey).catch(() => undefined);
+      if (owner?.id !== replica.id) return false;
+      promoted = owner;
+      return this.healthy();
+    });
+    return { demoted, promoted: promoted! };
+  }
+
+  /**
    * Starts a killed node again on its port with its cluster config file (its data is gone: no persistence). A
    * failed-over master rejoins as a replica of the node that replaced it; resolves when it is a replica in sync
    * and every node reports the cluster ok.
