@@ -1,7 +1,7 @@
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { RedisAtomicModule, RedisAtomicOptions } from '@kernel/nest';
-import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
+import { keyspaceSnapshot, RedisCluster, RedisServer } from '@kernel/testing';
 import { AccountsModule, AccountsModuleOptions } from '../../src/accounts/accounts.module';
 import { AtomicStrategy } from '@kernel/core';
 import { ACCOUNTS_LEDGER, AccountsLedger } from '../../src/accounts/accounts.port';
@@ -20,14 +20,18 @@ export interface LedgerFixture {
   close(): Promise<void>;
 }
 
+/** How RedisAtomicModule reaches a test server: its URL, or a test cluster's seed nodes. */
+export const connectionTo = (server: RedisServer | RedisCluster): RedisAtomicOptions =>
+  server instanceof RedisCluster ? { cluster: { nodes: server.nodes } } : { url: server.url };
+
 /** A ledger wired exactly as in production: through AccountsModule.forRoot (and RedisAtomicModule). */
 export async function ledgerFixture(
   strategy: AtomicStrategy,
-  server?: RedisServer,
+  server?: RedisServer | RedisCluster,
   options: Partial<AccountsModuleOptions> = {},
   redisOptions: Partial<RedisAtomicOptions> = {},
 ): Promise<LedgerFixture> {
-  const redis = strategy === 'memory' ? [] : [RedisAtomicModule.forRoot({ url: server!.url, ...redisOptions })];
+  const redis = strategy === 'memory' ? [] : [RedisAtomicModule.forRoot({ ...connectionTo(server!), ...redisOptions })];
   const moduleRef = await Test.createTestingModule({
     imports: [...redis, AccountsModule.forRoot({ strategy, http: false, ...options }),
       EventsModule.forRoot({ strategy, http: false, streams: { ledger: options.ledger ?? 'main' } })],

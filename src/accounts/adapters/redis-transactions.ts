@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { AtomicError, decodeRedisError, idempotentCall, IdempotentCall, KernelErrorCode, operationId } from '@kernel/core';
-import { execMulti, IdempotentDecision, idempotentWatch, WatchPlan, WatchRunner } from '@kernel/redis';
+import { execMulti, IdempotentDecision, idempotentWatch, RedisClient, WatchPlan, WatchRunner } from '@kernel/redis';
 import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
 } from '../accounts.port';
@@ -30,7 +30,7 @@ type Decision = IdempotentDecision;
  */
 export class RedisTransactionsAccountsLedger implements AccountsLedger {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly watch: WatchRunner,
     private readonly keys: AccountKeys,
     private readonly limits: LedgerLimits,

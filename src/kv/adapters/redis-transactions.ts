@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { AtomicError, decodeRedisError, IdempotencyOptions, idempotentCall, KernelErrorCode } from '@kernel/core';
-import { execMulti, IdempotentDecision, idempotentWatch, WatchRunner } from '@kernel/redis';
+import { execMulti, IdempotentDecision, idempotentWatch, RedisClient, WatchRunner } from '@kernel/redis';
 import type { ConditionalStore, KvEntry, KvReceipt, KvTransaction, WriteOptions } from '../kv.port';
 import { CheckedTransaction, keyNotFound, KvReader, keysOf, mustRead, planTransaction, receipt, requestOf } from '../kv-rules';
 import { kvTransactionEvent } from '../events';
@@ -27,7 +27,7 @@ import { toEntry, toReceipt } from './redis-replies';
  */
 export class RedisTransactionsKv implements ConditionalStore {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly watch: WatchRunner,
     private readonly keys: KvKeys,
     private readonly idempotency: IdempotencyOptions,

@@ -80,10 +80,12 @@ export function decodeRedisError(err: unknown): unknown {
 
 /**
  * Replies and client errors that prove the command was not executed: the server refused it before running
- * it, or the client never wrote it (no offline queue while disconnected — see connection.ts).
+ * it, or the client never wrote it (no offline queue while disconnected — see connection.ts). On a cluster:
+ * MOVED/ASK/CROSSSLOT refusals, and ioredis giving up after following only refusals ("Too many Cluster
+ * redirections" — it resends only after MOVED/ASK/TRYAGAIN/CLUSTERDOWN: see clusterOptions).
  */
 const NOT_RUN =
-  /^(OOM|BUSY|LOADING|EXECABORT|MASTERDOWN|READONLY|NOSCRIPT|CLUSTERDOWN|TRYAGAIN|NOAUTH|NOPERM|WRONGPASS)\b|^ERR Function not found|Stream isn't writeable/;
+  /^(OOM|BUSY|LOADING|EXECABORT|MASTERDOWN|READONLY|NOSCRIPT|CLUSTERDOWN|TRYAGAIN|MOVED|ASK|CROSSSLOT|NOAUTH|NOPERM|WRONGPASS)\b|^ERR Function not found|Stream isn't writeable|^Too many Cluster redirections\. Last error: (\w*Error: )?(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|ERR Function not found)\b|^Cluster isn't ready|^None of startup nodes is available/;
 /**
  * Failures after the command may have reached the server: the connection dropped with the reply pending
  * (ioredis rejects those with MaxRetriesPerRequestError or "Connection is closed."), or the client timed out.

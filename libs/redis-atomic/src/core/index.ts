@@ -3,5 +3,6 @@ export * from './errors';
 export * from './events';
 export * from './idempotency';
 export * from './keys';
+export * from './slots';
 export * from './strategy';
 export * from './observer';

@@ -1,7 +1,6 @@
 import { ConfigurableModuleBuilder, Global, Inject, Injectable, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { ATOMIC_OBSERVER, AtomicObserver } from '../core/observer';
-import type Redis from 'ioredis';
-import { connectRedis, RedisConnectionOptions } from '../redis/connection';
+import { connectRedis, RedisClient, RedisConnectionOptions } from '../redis/connection';
 import { FunctionLibrary } from '../redis/functions';
 import { WatchOptions, WatchRunner } from '../redis/transactions';
 
@@ -19,7 +18,10 @@ export interface RedisAtomicOptions extends RedisConnectionOptions {
   loadFunctions?: boolean;
 }
 
-/** The shared ioredis client (never used for WATCH: see WatchRunner). */
+/**
+ * The shared ioredis client (never used for WATCH: see WatchRunner): a `Redis`, or a `Cluster` when the options
+ * name `cluster.nodes`. Inject it as `RedisClient` (= `Redis | Cluster`).
+ */
 export const REDIS_CLIENT = Symbol('REDIS_ATOMIC_CLIENT');
 
 const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<RedisAtomicOptions>()
@@ -34,7 +36,7 @@ export class FunctionLibraries {
   private readonly libraries = new Map<string, FunctionLibrary>();
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly client: Redis,
+    @Inject(REDIS_CLIENT) private readonly client: RedisClient,
     @Inject(REDIS_ATOMIC_OPTIONS) private readonly options: RedisAtomicOptions,
     @Optional() @Inject(ATOMIC_OBSERVER) private readonly observer?: AtomicObserver,
   ) {}
@@ -59,6 +61,7 @@ export class FunctionLibraries {
  * clear error), the WATCH runner and the Lua libraries. Closed on application shutdown.
  *
  *   RedisAtomicModule.forRoot({ url: 'redis://…' })
+ *   RedisAtomicModule.forRoot({ cluster: { nodes: ['10.0.0.1:6379', '10.0.0.2:6379'] }, password, waitReplicas: 1 })
  *   RedisAtomicModule.forRootAsync({ inject: [ConfigService], useFactory: (c) => ({ url: c.get('REDIS_URL') }) })
  */
 @Global()
@@ -67,7 +70,7 @@ export class FunctionLibraries {
     { provide: REDIS_CLIENT, useFactory: connectRedis, inject: [REDIS_ATOMIC_OPTIONS] },
     {
       provide: WatchRunner,
-      useFactory: (client: Redis, options: RedisAtomicOptions, observer?: AtomicObserver) => new WatchRunner(client, options.watch, observer),
+      useFactory: (client: RedisClient, options: RedisAtomicOptions, observer?: AtomicObserver) => new WatchRunner(client, options.watch, observer),
       inject: [REDIS_CLIENT, REDIS_ATOMIC_OPTIONS, { token: ATOMIC_OBSERVER, optional: true }],
     },
     FunctionLibraries,
@@ -76,7 +79,7 @@ export class FunctionLibraries {
 })
 export class RedisAtomicModule extends ConfigurableModuleClass implements OnApplicationShutdown {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly client: Redis,
+    @Inject(REDIS_CLIENT) private readonly client: RedisClient,
     private readonly watchRunner: WatchRunner,
   ) {
     super();

@@ -1,8 +1,8 @@
 import { InjectionToken, Module, Provider } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { ATOMIC_OBSERVER, AtomicObserver, observePort } from '../core/observer';
 import { ATOMIC_STRATEGIES, AtomicStrategy } from '../core/strategy';
 import { MemoryStores } from '../memory/memory-stores';
+import type { RedisClient } from '../redis/connection';
 import { WatchRunner } from '../redis/transactions';
 import { FunctionLibraries, REDIS_ATOMIC_OPTIONS, REDIS_CLIENT, RedisAtomicOptions } from './redis-atomic.module';
 
@@ -14,7 +14,8 @@ import { FunctionLibraries, REDIS_ATOMIC_OPTIONS, REDIS_CLIENT, RedisAtomicOptio
 
 /** What the Redis strategies use from RedisAtomicModule. */
 export interface RedisKernel {
-  client: Redis;
+  /** One server (`Redis`) or a cluster (`Cluster`): use commands both have; every operation is single-slot. */
+  client: RedisClient;
   watch: WatchRunner;
   libraries: FunctionLibraries;
   options: RedisAtomicOptions;
@@ -45,7 +46,7 @@ export function strategyProvider<O extends { strategy: AtomicStrategy }>(
 ): Provider {
   return {
     provide,
-    useFactory: async (options: O, memory: MemoryStores, client?: Redis, watch?: WatchRunner, libraries?: FunctionLibraries,
+    useFactory: async (options: O, memory: MemoryStores, client?: RedisClient, watch?: WatchRunner, libraries?: FunctionLibraries,
       redisOptions?: RedisAtomicOptions, observer?: AtomicObserver) => {
       if (!ATOMIC_STRATEGIES.includes(options.strategy)) {
         throw new Error(`Unknown strategy "${options.strategy as string}": use one of ${ATOMIC_STRATEGIES.join(', ')}`);

@@ -1,10 +1,10 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from './connection';
 import { decodeRedisError } from '../core/errors';
 import { checkEventQuery, EventLogReader, EventPage, EventQuery, eventOf, page } from '../core/events';
 
 /** XRANGE key (after + COUNT limit+1: one extra entry tells whether a next page exists. */
 export class RedisEventLogReader implements EventLogReader {
-  constructor(private readonly client: Redis, private readonly key: (shard: string) => string) {}
+  constructor(private readonly client: RedisClient, private readonly key: (shard: string) => string) {}
 
   async read(shard: string, query?: EventQuery): Promise<EventPage> {
     const { after, limit } = checkEventQuery(query);

@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { decodeRedisError } from '../core/errors';
+import { singleSlot } from '../core/slots';
+import type { RedisClient } from './connection';
+import { durabilityOf, onSlotMaster, refreshSlots, waitForReplicas } from './durability';
 import { assembleLibrary } from './lua-source';
 import type { AtomicObserver } from '../core/observer';
 
@@ -15,6 +18,14 @@ type Arg = string | number;
  * Each library declares `local LIBRARY_VERSION = '…'` and registers a no-writes `<name>_version` function
  * returning it, so the loader can tell which version the server holds. `fromFile` assembles the body with its
  * prelude (redis/lua-source.ts): the version is then a hash of the assembled source.
+ *
+ * On a Redis Cluster every master needs the library (FCALL runs on the master owning the keys' slot; replicas get
+ * it through replication): load / verify / loadedVersions go to every master that owns slots, and a master that
+ * answers "Function not found" (a new master after resharding, one restarted without persistence) makes the
+ * shared reload load it on every master again before the one retry.
+ *
+ * With `waitReplicas` (connection.ts) a writing FCALL is followed by WAIT on the same connection (durability.ts);
+ * on a cluster the FCALL is then sent on the cluster's own connection to the slot's master so the WAIT can follow.
  */
 export class FunctionLibrary {
   readonly version: string;
@@ -23,7 +34,7 @@ export class FunctionLibrary {
   private reloading?: Promise<void>;
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     readonly name: string,
     private readonly source: string,
   ) {
@@ -35,23 +46,26 @@ export class FunctionLibrary {
     this.version = version[1];
   }
 
-  static fromFile(client: Redis, name: string, luaDir = findLuaDir()): FunctionLibrary {
+  static fromFile(client: RedisClient, name: string, luaDir = findLuaDir()): FunctionLibrary {
     return new FunctionLibrary(client, name, assembleLibrary(name, luaDir).source);
   }
 
-  /** Loads (or replaces) the library and checks the server now reports this version. */
+  /** Loads (or replaces) the library on the server (every master of a cluster) and checks each reports this version. */
   async load(reason: 'load' | 'reload' = 'load'): Promise<void> {
     let ok = false;
     try {
-      try {
-        await this.client.call('FUNCTION', 'LOAD', 'REPLACE', this.source);
-      } catch (err) {
-        throw decodeRedisError(err);
-      }
-      const loaded = await this.loadedVersion();
-      if (loaded !== this.version) {
-        throw new Error(`Lua library ${this.name}: loaded version ${loaded}, expected ${this.version}`);
-      }
+      const nodes = await this.masters();
+      await Promise.all(nodes.map(async (node) => {
+        try {
+          await node.call('FUNCTION', 'LOAD', 'REPLACE', this.source);
+        } catch (err) {
+          throw decodeRedisError(err);
+        }
+        const loaded = await this.versionOn(node);
+        if (loaded !== this.version) {
+          throw new Error(`Lua library ${this.name}: loaded version ${loaded}${where(node, this.client)}, expected ${this.version}`);
+        }
+      }));
       ok = true;
     } finally {
       this.observer?.library({ library: this.name, reason, ok });
@@ -63,11 +77,13 @@ export class FunctionLibrary {
    * FUNCTION LOAD): checks the server holds this version, and says what to run when it does not.
    */
   async verify(): Promise<void> {
-    const loaded = await this.loadedVersion();
-    if (loaded !== this.version) {
-      throw new Error(`Lua library ${this.name}: the server holds version ${loaded ?? 'none'}, this build needs ` +
-        `${this.version}; deploy it with: redis-atomic functions load (npm run functions -- load), or ` +
-        `redis-cli -x FUNCTION LOAD REPLACE < dist/functions/${this.name}.lua`);
+    for (const { node, version: loaded } of await this.loadedVersions()) {
+      if (loaded !== this.version) {
+        const cluster = this.client instanceof Cluster;
+        throw new Error(`Lua library ${this.name}: the server${cluster ? ` ${node}` : ''} holds version ${loaded ?? 'none'}, ` +
+          `this build needs ${this.version}; deploy it with: redis-atomic functions load (npm run functions -- load), or ` +
+          `redis-cli ${cluster ? '-h <host> -p <port> (on every master) ' : ''}-x FUNCTION LOAD REPLACE < dist/functions/${this.name}.lua`);
+      }
     }
   }
 
@@ -76,14 +92,39 @@ export class FunctionLibrary {
     return load ? this.load() : this.verify();
   }
 
-  /** The version the server holds, or null when the library is not loaded. */
+  /**
+   * The version the server holds, or null when the library is not loaded. On a cluster: this build's version when
+   * every master holds it, else the first master's differing version (or null) — see loadedVersions for each.
+   */
   async loadedVersion(): Promise<string | null> {
+    const versions = await this.loadedVersions();
+    return (versions.find((v) => v.version !== this.version) ?? versions[0]).version;
+  }
+
+  /** The version each master holds (one entry, the server, when standalone), for health reports. */
+  async loadedVersions(): Promise<{ node: string; version: string | null }[]> {
+    const nodes = await this.masters();
+    return Promise.all(nodes.map(async (node) => ({ node: address(node), version: await this.versionOn(node) })));
+  }
+
+  private async versionOn(node: Redis | Cluster): Promise<string | null> {
     try {
-      return String(await this.client.call('FCALL_RO', `${this.name}_version`, 0));
+      return String(await node.call('FCALL_RO', `${this.name}_version`, 0));
     } catch (err) {
       if (isFunctionNotFound(err)) return null;
       throw decodeRedisError(err);
     }
+  }
+
+  /** The server, or every master of the cluster that owns slots (per a fresh slot table). */
+  private async masters(): Promise<(Redis | Cluster)[]> {
+    const client = this.client;
+    if (!(client instanceof Cluster)) return [client];
+    await refreshSlots(client);
+    const owners = new Set(client.slots.map((nodes) => nodes?.[0]));
+    const masters = client.nodes('master').filter((node) => owners.has(address(node)));
+    if (masters.length === 0) throw decodeRedisError(new Error('CLUSTERDOWN no master of the cluster is reachable'));
+    return masters;
   }
 
   /** FCALL, reloading the library once if the server lost it. Errors are decoded to typed errors. */
@@ -97,18 +138,57 @@ export class FunctionLibrary {
   }
 
   private async invoke(command: string, fn: string, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
-    const name = `${this.name}_${fn}`;
+    const send = () => this.send(command, `${this.name}_${fn}`, keys, args);
     try {
-      return await this.client.call(command, name, keys.length, ...keys, ...args);
+      return await send();
     } catch (err) {
       if (!isFunctionNotFound(err)) throw decodeRedisError(err);
     }
     await this.reload();
     try {
-      return await this.client.call(command, name, keys.length, ...keys, ...args);
+      return await send();
     } catch (err) {
       throw decodeRedisError(err);
     }
+  }
+
+  /**
+   * Under `waitReplicas`: makes a replayed outcome as durable as a fresh one. The record was written earlier,
+   * maybe by another connection, and not necessarily replicated yet; re-setting its TTL is a write on this
+   * connection after it, so the WAIT that follows counts the record too. A no-op without waitReplicas.
+   */
+  async confirm(key: string, ttlSeconds: number): Promise<void> {
+    const durability = durabilityOf(this.client);
+    if (!durability) return;
+    try {
+      if (this.client instanceof Cluster) {
+        const { node } = await onSlotMaster(this.client, singleSlot([key]), (master) => master.expire(key, ttlSeconds));
+        await waitForReplicas(node, durability);
+      } else {
+        await this.client.expire(key, ttlSeconds);
+        await waitForReplicas(this.client, durability);
+      }
+    } catch (err) {
+      throw decodeRedisError(err);
+    }
+  }
+
+  /**
+   * One FCALL / FCALL_RO. A writing FCALL under `waitReplicas` is followed by WAIT on the connection that ran it:
+   * the shared connection standalone; on a cluster the client's connection to the slot's master, used directly.
+   */
+  private async send(command: string, name: string, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    const durability = command === 'FCALL' ? durabilityOf(this.client) : undefined;
+    if (!durability) return this.client.call(command, name, keys.length, ...keys, ...args);
+    if (this.client instanceof Cluster) {
+      const { node, value } = await onSlotMaster(this.client, singleSlot(keys),
+        (master) => master.call(command, name, keys.length, ...keys, ...args));
+      await waitForReplicas(node, durability);
+      return value;
+    }
+    const value = await this.client.call(command, name, keys.length, ...keys, ...args);
+    await waitForReplicas(this.client, durability);
+    return value;
   }
 
   /** Concurrent callers that all found the library missing share one reload. */
@@ -118,8 +198,14 @@ export class FunctionLibrary {
   }
 }
 
+const address = (node: Redis | Cluster): string =>
+  node instanceof Redis ? `${node.options.host}:${node.options.port}` : 'cluster';
+
+const where = (node: Redis | Cluster, client: RedisClient): string => (client instanceof Cluster ? ` on ${address(node)}` : '');
+
+/** Also when ioredis gave up following a cluster redirection chain whose last reply was "Function not found". */
 const isFunctionNotFound = (err: unknown): boolean =>
-  err instanceof Error && err.message.startsWith('ERR Function not found');
+  err instanceof Error && /^(Too many Cluster redirections\. Last error: (\w*Error: )?)?ERR Function not found/.test(err.message);
 
 /**
  * The package's `lua/` folder: beside the nearest package.json above this file — the repository's, or the

@@ -29,7 +29,9 @@ export async function idempotentFcall<T>(lib: FunctionLibrary, fn: string, step:
   const reply = (await lib.call(fn, call ? [...keys, step.recordKey(call.digest)] : keys,
     [call?.fingerprint ?? '', call?.ttlSeconds ?? 0, ...args])) as unknown[];
   const result = decode(reply.slice(1));
-  return Number(reply[0]) === 1 ? markReplayed(result) : result;
+  if (Number(reply[0]) !== 1) return result;
+  await lib.confirm(step.recordKey(call!.digest), call!.ttlSeconds); // under waitReplicas: the replayed record is replicated
+  return markReplayed(result);
 }
 
 /**
@@ -73,7 +75,11 @@ export function idempotentWatch<R, T>(watch: WatchRunner, step: IdempotentWatch<
     const [stored, data] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [string | null, R];
     if (call && stored !== null) {
       const replay = replayRecord(call, stored);
-      return 'error' in replay ? { fail: replay.error } : { value: markReplayed(decode(replay.values)) };
+      if ('error' in replay) return { fail: replay.error };
+      const value = markReplayed(decode(replay.values));
+      // Under waitReplicas a replayed success is confirmed like a fresh one: re-setting the record's TTL is a
+      // write on this connection after the record, so the WAIT that follows EXEC counts the record too.
+      return watch.durable ? { write: (m) => m.expire(record!, call.ttlSeconds), result: () => value } : { value };
     }
     const decision = decide(data);
     if ('unrecorded' in decision) return decision.unrecorded;

@@ -1,5 +1,6 @@
 // redis: everything that speaks to a Redis server (ioredis lives here and in adapters only).
 export * from './connection';
+export * from './durability';
 export * from './event-log-reader';
 export * from './functions';
 export * from './idempotent-steps';

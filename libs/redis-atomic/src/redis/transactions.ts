@@ -1,7 +1,9 @@
-import type Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
-import { dedicatedConnection } from './connection';
+import { dedicatedConnection, dedicatedNodeConnection, RedisClient } from './connection';
 import { AtomicError, decodeRedisError, KernelErrorCode } from '../core/errors';
+import { singleSlot } from '../core/slots';
+import { durabilityOf, isTopologyError, onSlotMaster, refreshSlots, waitForReplicas } from './durability';
 import { KeyLocks } from './key-locks';
 import type { AtomicObserver } from '../core/observer';
 
@@ -20,8 +22,16 @@ export interface WatchOptions {
   /** Backoff before attempt n is uniform in [0, min(maxDelayMs, baseDelayMs * 2^n)] ("full jitter"). */
   baseDelayMs: number;
   maxDelayMs: number;
-  /** Dedicated connections kept open; further transactions wait for one. Default 16. */
+  /** Dedicated connections kept open (per master on a cluster); further transactions wait for one. Default 16. */
   poolSize: number;
+  /**
+   * Cluster only: attempts that found the slot moved or its master unreachable (MOVED/ASK, CLUSTERDOWN, a dropped
+   * connection) are retried on the slot's current master after a slot-table refresh, `topologyDelayMs` apart, at
+   * most this many times, then STORE_UNAVAILABLE. Nothing was written by such an attempt. Default 30 × 200 ms,
+   * enough to ride out a failover with a short cluster-node-timeout.
+   */
+  topologyRetries: number;
+  topologyDelayMs: number;
   /**
    * Queue this process's transactions that share a key (in-process FIFO, see key-locks.ts) so they stop
    * aborting each other's WATCH under contention. WATCH still guards against other processes. Default true.
@@ -29,25 +39,50 @@ export interface WatchOptions {
   queueSameKeys: boolean;
 }
 
-type Attempt<T> = { done: true; value: T } | { done: false; retry: 'conflict' | 'dropped' };
+type Attempt<T> = { done: true; value: T } | { done: false; retry: 'conflict' | 'dropped' | 'moved' };
 
-export const DEFAULT_WATCH_OPTIONS: WatchOptions = { maxAttempts: 12, baseDelayMs: 1, maxDelayMs: 50, poolSize: 16, queueSameKeys: true };
+export const DEFAULT_WATCH_OPTIONS: WatchOptions = {
+  maxAttempts: 12, baseDelayMs: 1, maxDelayMs: 50, poolSize: 16, queueSameKeys: true, topologyRetries: 30, topologyDelayMs: 200,
+};
 
 /**
  * MULTI/EXEC on the shared client, for operations that read nothing first. ioredis sends MULTI…EXEC as one
- * write, so it cannot interleave with other requests' commands.
+ * write, so it cannot interleave with other requests' commands. On a cluster ioredis routes it by its keys' slot.
+ * Under `waitReplicas`, WAIT follows on the connection that ran it (on a cluster: the slot master's connection,
+ * used directly — the transaction's keys are read from a first, never sent, copy of it).
  */
-export async function execMulti(client: Redis, write: (multi: ChainableCommander) => void): Promise<unknown[]> {
-  const multi = client.multi();
-  write(multi);
+export async function execMulti(client: RedisClient, write: (multi: ChainableCommander) => void): Promise<unknown[]> {
+  const durability = durabilityOf(client);
   let replies: [Error | null, unknown][] | null;
   try {
-    replies = await multi.exec();
+    if (!durability) {
+      replies = await build(client, write).exec();
+    } else if (client instanceof Cluster) {
+      const slot = singleSlot(queuedKeys(build(client, write)));
+      const { node, value } = await onSlotMaster(client, slot, (master) => build(master, write).exec());
+      replies = value;
+      if (replies) await waitForReplicas(node, durability);
+    } else {
+      replies = await build(client, write).exec();
+      if (replies) await waitForReplicas(client, durability);
+    }
   } catch (err) {
     throw decodeRedisError(err);
   }
   if (!replies) throw new Error('EXEC returned null without WATCH'); // cannot happen: nothing was watched
   return checkExecReplies(replies);
+}
+
+function build(client: RedisClient, write: (multi: ChainableCommander) => void): ChainableCommander {
+  const multi = client.multi();
+  write(multi);
+  return multi;
+}
+
+/** The keys of the commands queued on a (not yet executed) transaction — ioredis' Pipeline keeps them in `_queue`. */
+function queuedKeys(multi: ChainableCommander): string[] {
+  const queue = (multi as unknown as { _queue?: { getKeys(): (string | Buffer)[] }[] })._queue ?? [];
+  return queue.flatMap((command) => command.getKeys().map(String));
 }
 
 /**
@@ -72,55 +107,100 @@ export function checkExecReplies(replies: [Error | null, unknown][]): unknown[] 
  * request's EXEC on a shared connection would clear it). Every abort path UNWATCHes before the connection
  * goes back. Connections never reconnect (connection.ts), so a drop between WATCH and EXEC fails closed:
  * if EXEC was not yet sent we retry from the read on a fresh connection; if it was, the outcome is unknown.
+ *
+ * On a Redis Cluster the keys must hash to one slot (else a clear error before anything is sent) and the
+ * transaction runs on a dedicated connection to the master owning that slot (per the cluster client's slot table;
+ * one pool per master). A node that answers MOVED/ASK (the slot moved), CLUSTERDOWN/TRYAGAIN, an EXECABORT caused
+ * by those, or a connection that drops before EXEC (the master died) ran nothing: the attempt is retried from the
+ * read on a fresh connection to the slot's current owner after a slot-table refresh. Once EXEC was sent, a lost
+ * reply is OUTCOME_UNKNOWN as standalone. Nothing read on an old owner is ever committed: EXEC runs on the
+ * connection that WATCHed, and a node that no longer serves the slot refuses the queued writes.
+ *
+ * Under `waitReplicas` a successful EXEC is followed by WAIT on the same connection (durability.ts).
  */
 export class WatchRunner {
   private readonly options: WatchOptions;
   private readonly locks = new KeyLocks();
-  private readonly idle: Redis[] = [];
-  private readonly waiting: { resolve: (connection: Redis) => void; reject: (err: Error) => void }[] = [];
+  private readonly pools = new Map<string, ConnectionPool>();
   /** Connections whose UNWATCH failed: never reused, even if they still look ready. */
   private readonly broken = new WeakSet<Redis>();
-  private open = 0;
   private closed = false;
 
-  constructor(private readonly shared: Redis, options: Partial<WatchOptions> = {}, private readonly observer?: AtomicObserver) {
+  constructor(private readonly shared: RedisClient, options: Partial<WatchOptions> = {}, private readonly observer?: AtomicObserver) {
     this.options = { ...DEFAULT_WATCH_OPTIONS, ...options };
   }
 
+  /** True when writes are confirmed by WAIT (the shared client was connected with waitReplicas). */
+  get durable(): boolean {
+    return durabilityOf(this.shared) !== undefined;
+  }
+
   async run<T>(keys: readonly string[], attempt: (connection: Redis) => Promise<WatchPlan<T>>): Promise<T> {
-    if (!this.options.queueSameKeys) return this.attempts(keys, attempt);
+    const slot = this.shared instanceof Cluster ? singleSlot(keys) : undefined; // refuses cross-slot keys up front
+    if (!this.options.queueSameKeys) return this.attempts(keys, slot, attempt);
     const release = await this.locks.acquire(keys);
     try {
-      return await this.attempts(keys, attempt);
+      return await this.attempts(keys, slot, attempt);
     } finally {
       release();
     }
   }
 
-  private async attempts<T>(keys: readonly string[], attempt: (connection: Redis) => Promise<WatchPlan<T>>): Promise<T> {
+  private async attempts<T>(keys: readonly string[], slot: number | undefined,
+    attempt: (connection: Redis) => Promise<WatchPlan<T>>): Promise<T> {
     let dropped = 0;
-    for (let n = 1; ; n++) {
-      const connection = await this.acquire();
+    let moved = 0;
+    for (let n = 1; ;) {
+      const pool = this.poolFor(slot);
       let outcome: Attempt<T>;
-      this.observer?.watch('attempt');
-      try {
-        outcome = await this.once(connection, keys, attempt);
-      } finally {
-        this.release(connection);
+      if (!pool) {
+        outcome = { done: false, retry: 'moved' }; // no known master for the slot (yet)
+      } else {
+        const connection = await pool.acquire();
+        this.observer?.watch('attempt');
+        try {
+          outcome = await this.once(connection, keys, attempt);
+        } finally {
+          pool.release(connection);
+        }
       }
       if (outcome.done) return outcome.value;
+      if (outcome.retry === 'conflict') this.observer?.watch('conflict');
+      if (this.shared instanceof Cluster && outcome.retry !== 'conflict') {
+        if (++moved > this.options.topologyRetries) {
+          throw new AtomicError(KernelErrorCode.STORE_UNAVAILABLE,
+            `no reachable master serves slot ${slot} (moved, down or failing over); nothing was written`, { slot });
+        }
+        await refreshSlots(this.shared);
+        await delay(this.options.topologyDelayMs * (0.5 + Math.random() / 2));
+        continue;
+      }
       if (outcome.retry === 'dropped' && ++dropped > 2) {
         throw new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, 'the Redis connection dropped before EXEC; nothing was written');
       }
-      if (outcome.retry === 'conflict') this.observer?.watch('conflict');
       if (n >= this.options.maxAttempts) {
         this.observer?.watch('exhausted');
         throw new AtomicError(KernelErrorCode.CONFLICT, `gave up after ${n} attempts: the data kept changing; retry later`,
           { attempts: n });
       }
-      const cap = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** n);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
+      await delay(Math.random() * Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** n));
+      n++;
     }
+  }
+
+  /** The pool of the server, or of the master that owns `slot` now (undefined while no master is known). */
+  private poolFor(slot: number | undefined): ConnectionPool | undefined {
+    const shared = this.shared;
+    const node = shared instanceof Cluster ? shared.slots[slot!]?.[0] : 'standalone';
+    if (!node) return undefined;
+    let pool = this.pools.get(node);
+    if (!pool) {
+      const open = shared instanceof Cluster ? () => dedicatedNodeConnection(shared, node) : () => dedicatedConnection(shared);
+      pool = new ConnectionPool(open, this.options.poolSize, (c) => !this.broken.has(c));
+      if (this.closed) pool.close();
+      this.pools.set(node, pool);
+    }
+    return pool;
   }
 
   /** One attempt; `retry` says why it must start again from the read (nothing was written either way). */
@@ -132,6 +212,10 @@ export class WatchRunner {
       plan = await attempt(connection);
     } catch (err) {
       if (connection.status !== 'ready') return { done: false, retry: 'dropped' };
+      if (isTopologyError(err)) {
+        this.broken.add(connection); // its WATCH state is unclear: not reused
+        return { done: false, retry: 'moved' };
+      }
       const error = decodeRedisError(err);
       // The server refused a command for lack of rights (ACL): nothing ran, the connection is fine, and retrying
       // cannot help — say so (STORE_UNAVAILABLE naming NOPERM), not "the connection dropped".
@@ -160,12 +244,26 @@ export class WatchRunner {
     try {
       replies = await multi.exec();
     } catch (err) {
+      if (isTopologyError(err)) { // refused (MOVED on EXEC, or EXECABORT after a refused queued command): nothing ran
+        this.broken.add(connection);
+        return { done: false, retry: 'moved' };
+      }
       const error = decodeRedisError(err); // EXEC was sent: applied or not, we cannot tell
       this.leftInDoubt(connection, error);
       throw error;
     }
     if (replies === null) return { done: false, retry: 'conflict' }; // a watched key changed: nothing applied
-    return { done: true, value: plan.result(checkExecReplies(replies)) };
+    const value = plan.result(checkExecReplies(replies));
+    const durability = durabilityOf(this.shared);
+    if (durability) {
+      try {
+        await waitForReplicas(connection, durability);
+      } catch (err) {
+        this.broken.add(connection); // a WAIT cut short may still be blocking the connection
+        throw err;
+      }
+    }
+    return { done: true, value };
   }
 
   /**
@@ -183,25 +281,43 @@ export class WatchRunner {
     await connection.unwatch().catch(() => this.broken.add(connection)); // it may still hold a WATCH: not reused
   }
 
-  private acquire(): Promise<Redis> {
+  /** Closes idle connections; busy ones close as their transactions finish. */
+  close(): void {
+    this.closed = true;
+    for (const pool of this.pools.values()) pool.close();
+  }
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Dedicated connections to one server (or one cluster master), at most `size` open. */
+class ConnectionPool {
+  private readonly idle: Redis[] = [];
+  private readonly waiting: { resolve: (connection: Redis) => void; reject: (err: Error) => void }[] = [];
+  private open = 0;
+  private closed = false;
+
+  constructor(private readonly create: () => Redis, private readonly size: number, private readonly healthy: (c: Redis) => boolean) {}
+
+  acquire(): Promise<Redis> {
     if (this.closed) return Promise.reject(new AtomicError(KernelErrorCode.STORE_UNAVAILABLE, 'shutting down'));
     for (let idle = this.idle.pop(); idle; idle = this.idle.pop()) {
       if (this.reusable(idle)) return Promise.resolve(idle);
       this.discard(idle); // dropped while idle (server restart, CLIENT KILL, idle timeout)
     }
-    if (this.open < this.options.poolSize) {
+    if (this.open < this.size) {
       this.open++;
-      return Promise.resolve(dedicatedConnection(this.shared));
+      return Promise.resolve(this.create());
     }
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
-  private release(connection: Redis): void {
+  release(connection: Redis): void {
     if (!this.reusable(connection) || this.closed) {
       this.discard(connection);
       if (this.waiting.length && !this.closed) {
         this.open++;
-        this.waiting.shift()!.resolve(dedicatedConnection(this.shared));
+        this.waiting.shift()!.resolve(this.create());
       }
       return;
     }
@@ -212,7 +328,7 @@ export class WatchRunner {
 
   /** Dedicated connections never reconnect: once closed (or left in doubt) they are done. */
   private reusable(connection: Redis): boolean {
-    return connection.status !== 'end' && connection.status !== 'close' && !this.broken.has(connection);
+    return connection.status !== 'end' && connection.status !== 'close' && this.healthy(connection);
   }
 
   private discard(connection: Redis): void {
@@ -228,7 +344,6 @@ export class WatchRunner {
     this.open--;
   }
 
-  /** Closes idle connections; busy ones close as their transactions finish. */
   close(): void {
     this.closed = true;
     for (const connection of this.idle.splice(0)) this.discard(connection);

@@ -1,2 +1,3 @@
 export * from './keyspace';
+export * from './redis-cluster';
 export * from './redis-server';

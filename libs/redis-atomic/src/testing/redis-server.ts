@@ -15,9 +15,11 @@ export class RedisServer {
 
   private constructor(readonly port: number, private readonly extraArgs: string[], readonly tls?: RedisServerTls) {}
 
-  static async start(extraArgs: string[] = [], tls?: RedisServerTls): Promise<RedisServer> {
+  /** `extraArgs` may depend on the port chosen (e.g. a cluster node's `--cluster-config-file nodes-<port>.conf`). */
+  static async start(extraArgs: string[] | ((port: number) => string[]) = [], tls?: RedisServerTls): Promise<RedisServer> {
     for (let attempt = 1; ; attempt++) {
-      const server = new RedisServer(await freePort(), extraArgs, tls);
+      const port = await freePort();
+      const server = new RedisServer(port, typeof extraArgs === 'function' ? extraArgs(port) : extraArgs, tls);
       try {
         await server.spawn();
         return server;
@@ -53,6 +55,11 @@ export class RedisServer {
   async restart(): Promise<void> {
     await this.kill();
     await this.spawn();
+  }
+
+  /** The process id while the server runs (signals go to this PID only). */
+  get pid(): number | undefined {
+    return this.process?.exitCode === null ? this.process.pid : undefined;
   }
 
   /** Stops the server without saving. Commands fail until `restart()`. */

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { AtomicError, decodeRedisError, IdempotencyOptions, idempotentCall, IdempotentCall, KernelErrorCode } from '@kernel/core';
-import { execMulti, IdempotentDecision, idempotentWatch, WatchPlan, WatchRunner } from '@kernel/redis';
+import { execMulti, IdempotentDecision, idempotentWatch, RedisClient, WatchPlan, WatchRunner } from '@kernel/redis';
 import type { Availability, Inventory, Reservation, StockLevel, SweepResult, WriteOptions } from '../inventory.port';
 import {
   checkReservationOf, DEFAULT_LOW_STOCK_PAGE, DEFAULT_SWEEP, MAX_STOCK, newReservationId, planRelease, planReserve, planRestock, productNotFound,
@@ -36,7 +36,7 @@ import { decodeLevels, decodeReservation, decodeStock, RESERVATION_FIELDS, reser
  */
 export class RedisTransactionsInventory implements Inventory {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly watch: WatchRunner,
     private readonly keys: InventoryKeys,
     private readonly idempotency: IdempotencyOptions,
@@ -253,7 +253,7 @@ export class RedisTransactionsInventory implements Inventory {
 }
 
 /** One round trip of reads; the first failed reply (e.g. WRONGTYPE) is thrown. */
-async function read(connection: Redis, queue: (pipeline: ChainableCommander) => void): Promise<unknown[]> {
+async function read(connection: RedisClient, queue: (pipeline: ChainableCommander) => void): Promise<unknown[]> {
   const pipeline = connection.pipeline();
   queue(pipeline);
   const replies = (await pipeline.exec())!;

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import { AtomicError, decodeRedisError, IdempotencyOptions, idempotentCall, IdempotentCall } from '@kernel/core';
-import { execMulti, IdempotentDecision, idempotentWatch, WatchRunner } from '@kernel/redis';
+import { execMulti, IdempotentDecision, idempotentWatch, RedisClient, WatchRunner } from '@kernel/redis';
 import { decodeReservation, decodeStock, RESERVATION_FIELDS } from '../../inventory/adapters/redis-replies';
 import { checkEventsType, decodeHeld } from '../../inventory/adapters/redis-transactions';
 import { stockEvents } from '../../inventory/events';
@@ -45,7 +45,7 @@ import {
  */
 export class RedisTransactionsOrders implements Orders {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly watch: WatchRunner,
     private readonly keys: OrderKeys,
     private readonly idempotency: IdempotencyOptions,
@@ -271,7 +271,7 @@ export class RedisTransactionsOrders implements Orders {
 }
 
 /** One round trip of reads; the first failed reply (e.g. WRONGTYPE) is thrown, to be decoded by the caller. */
-async function read(connection: Redis, queue: (pipeline: ChainableCommander) => void): Promise<unknown[]> {
+async function read(connection: RedisClient, queue: (pipeline: ChainableCommander) => void): Promise<unknown[]> {
   const pipeline = connection.pipeline();
   queue(pipeline);
   const replies = (await pipeline.exec())!;
