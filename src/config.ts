@@ -18,7 +18,14 @@ export interface AppConfig {
   port: number;
   strategy: AtomicStrategy;
   /** `tls` undefined: decided by the URL scheme (`rediss://` = TLS). */
-  redis: { url: string; username?: string; password?: string; tls?: boolean | ConnectionOptions; commandTimeoutMs: number; loadFunctions?: boolean };
+  redis: {
+    url: string; username?: string; password?: string; tls?: boolean | ConnectionOptions; commandTimeoutMs: number; loadFunctions?: boolean;
+    /** REDIS_CLUSTER_NODES: seed nodes; set = cluster mode (REDIS_URL is then not used). */
+    cluster?: { nodes: string[] };
+    /** REDIS_WAIT_REPLICAS / REDIS_WAIT_TIMEOUT_MS: replicas that must acknowledge each write (else OUTCOME_UNKNOWN). */
+    waitReplicas: number;
+    waitTimeoutMs: number;
+  };
   ledger: string;
   /** The shop of Inventory and Orders: one hash tag for both (orders take stock atomically). */
   shop: string;
@@ -143,6 +150,11 @@ class Environment {
   @unsetIfEmpty() @IsOptional() @IsString() REDIS_TLS_CA_FILE?: string;
   @integer(0) RATE_LIMIT_MAX?: number;
   @integer(1, 86_400) RATE_LIMIT_WINDOW_SECONDS?: number;
+  @unsetIfEmpty() @IsOptional()
+  @Matches(/^[^,:\s]+:\d{1,5}(,[^,:\s]+:\d{1,5})*$/, { message: 'must be host:port[,host:port…], e.g. 10.0.0.1:7000,10.0.0.2:7000' })
+  REDIS_CLUSTER_NODES?: string;
+  @integer(0, 16) REDIS_WAIT_REPLICAS?: number;
+  @integer(1, 600_000) REDIS_WAIT_TIMEOUT_MS?: number;
 }
 
 /** Reads and checks the environment; the first bad variable throws a ConfigError naming it. */
@@ -162,6 +174,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       tls: tlsOptions(parsed),
       commandTimeoutMs: parsed.REDIS_COMMAND_TIMEOUT_MS ?? 5000,
       loadFunctions: parsed.REDIS_LOAD_FUNCTIONS,
+      ...(parsed.REDIS_CLUSTER_NODES && { cluster: { nodes: parsed.REDIS_CLUSTER_NODES.split(',') } }),
+      waitReplicas: parsed.REDIS_WAIT_REPLICAS ?? 0,
+      waitTimeoutMs: parsed.REDIS_WAIT_TIMEOUT_MS ?? 1000,
     },
     ledger: parsed.LEDGER ?? 'main',
     shop: parsed.SHOP ?? 'main',
@@ -200,7 +215,7 @@ const ENV_NAMES = [
   'PORT', 'ATOMIC_STRATEGY', 'REDIS_URL', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS', 'REDIS_COMMAND_TIMEOUT_MS', 'LEDGER', 'SHOP', 'KV_NAMESPACE',
   'MAX_BATCH', 'HISTORY_LIMIT', 'IDEMPOTENCY_TTL_SECONDS', 'EVENTS_MAXLEN', 'LOG_LEVEL', 'LOG_FORMAT', 'METRICS',
   'SHUTDOWN_GRACE_MS', 'DOCS_ENABLED', 'RESERVATION_SWEEP_MS', 'WORKERS', 'REDIS_LOAD_FUNCTIONS', 'REDIS_TLS_CA_FILE', 'RATE_LIMIT_MAX',
-  'RATE_LIMIT_WINDOW_SECONDS',
+  'RATE_LIMIT_WINDOW_SECONDS', 'REDIS_CLUSTER_NODES', 'REDIS_WAIT_REPLICAS', 'REDIS_WAIT_TIMEOUT_MS',
 ] as const;
 
 function configError(error: ValidationError, env: NodeJS.ProcessEnv): ConfigError {

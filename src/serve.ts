@@ -49,7 +49,8 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   }
   if (stopping) return; // a signal during the start: the drain above closes what was just opened
   logger.log(`listening on :${config.port} — strategy ${config.strategy}` +
-    (config.strategy === 'memory' ? ' (in-process, nothing persisted)' : ` on ${redactUrl(config.redis.url)}`));
+    (config.strategy === 'memory' ? ' (in-process, nothing persisted)'
+      : config.redis.cluster ? ` on the Redis Cluster of ${config.redis.cluster.nodes.join(', ')}` : ` on ${redactUrl(config.redis.url)}`));
 }
 
 /**

@@ -38,7 +38,7 @@ describe('the validated environment (loadConfig)', () => {
 
   it('has a default for every variable', () => {
     expect(loadConfig({})).toEqual({
-      port: 3000, strategy: 'functions', redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: 5000 }, ledger: 'main', shop: 'main', kvNamespace: 'kv',
+      port: 3000, strategy: 'functions', redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: 5000, waitReplicas: 0, waitTimeoutMs: 1000 }, ledger: 'main', shop: 'main', kvNamespace: 'kv',
       maxBatch: 1000, historyLimit: 1000, idempotencyTtlSeconds: 86_400, eventsMaxLen: 100_000, log: { level: 'info', format: 'json' },
       metrics: true, shutdownGraceMs: 10_000, docs: 'auto', reservationSweepMs: 1000, workers: 1,
     });
@@ -52,8 +52,12 @@ describe('the validated environment (loadConfig)', () => {
       SHOP: 'eu-1', KV_NAMESPACE: 'flags', MAX_BATCH: '2000', HISTORY_LIMIT: '5', IDEMPOTENCY_TTL_SECONDS: '60', EVENTS_MAXLEN: '10',
       LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty', METRICS: 'false', SHUTDOWN_GRACE_MS: '0', DOCS_ENABLED: 'false', RESERVATION_SWEEP_MS: '0',
       WORKERS: 'auto', REDIS_LOAD_FUNCTIONS: 'false', RATE_LIMIT_MAX: '100', RATE_LIMIT_WINDOW_SECONDS: '10',
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000,cache-2:7001', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200',
     })).toEqual({
-      port: 8080, strategy: 'transactions', redis: { url: 'rediss://u:p@cache:6380/2', tls: false, commandTimeoutMs: 250, loadFunctions: false },
+      port: 8080, strategy: 'transactions', redis: {
+        url: 'rediss://u:p@cache:6380/2', tls: false, commandTimeoutMs: 250, loadFunctions: false, cluster: { nodes: ['10.0.0.1:7000', 'cache-2:7001'] },
+        waitReplicas: 1, waitTimeoutMs: 200,
+      },
       ledger: 'payroll', shop: 'eu-1', kvNamespace: 'flags', maxBatch: 2000, historyLimit: 5, idempotencyTtlSeconds: 60, eventsMaxLen: 10,
       log: { level: 'debug', format: 'pretty' }, metrics: false, shutdownGraceMs: 0, docs: false, reservationSweepMs: 0, workers: 'auto',
       rateLimit: { limit: 100, windowSeconds: 10 },
@@ -82,6 +86,8 @@ describe('the validated environment (loadConfig)', () => {
     ['LOG_FORMAT', 'xml', 'LOG_FORMAT must be one of json, pretty (got "xml")'],
     ['METRICS', 'on', 'METRICS must be true or false (got "on")'],
     ['LEDGER', 'a{b}', 'LEDGER must match ^[A-Za-z0-9_-]{1,64}$ (got "a{b}")'],
+    ['REDIS_CLUSTER_NODES', 'cache', 'REDIS_CLUSTER_NODES must be host:port[,host:port…], e.g. 10.0.0.1:7000,10.0.0.2:7000 (got "cache")'],
+    ['REDIS_WAIT_REPLICAS', '-1', 'REDIS_WAIT_REPLICAS must be a whole number from 0 to 16 (got "-1")'],
     ['WORKERS', '0', 'WORKERS must be a whole number from 1 to 999, or auto (got "0")'],
     ['DOCS_ENABLED', 'maybe', 'DOCS_ENABLED must be true or false (got "maybe")'],
     ['RESERVATION_SWEEP_MS', '1.5', 'RESERVATION_SWEEP_MS must be a whole number from 0 to 86400000 (got "1.5")'],
