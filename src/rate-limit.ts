@@ -1,6 +1,5 @@
 import { DynamicModule, ExecutionContext, Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import type { RateLimitConfig } from './deploy-env';
 
 /** Routes probes and scrapers call: never rate-limited. */
@@ -13,6 +12,9 @@ const EXEMPT = /^\/(health|metrics)(\/|\?|$)/;
  */
 export function rateLimit(config: RateLimitConfig | undefined): { imports: DynamicModule[]; providers: Provider[] } {
   if (!config) return { imports: [], providers: [] };
+  // Loaded only when the limit is on: @nestjs/throttler is an optional peer of the package.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ThrottlerGuard, ThrottlerModule } = require('@nestjs/throttler') as typeof import('@nestjs/throttler');
   return {
     imports: [ThrottlerModule.forRoot({
       throttlers: [{ ttl: config.windowSeconds * 1000, limit: config.limit }],

@@ -90,7 +90,7 @@ describe('TLS (rediss:// with a private CA)', () => {
   });
 
   it('REDIS_TLS_CA_FILE must be readable, and contradicts REDIS_TLS=false', () => {
-    expect(() => loadConfig({ REDIS_TLS_CA_FILE: join(dir, 'missing.pem') })).toThrow(/REDIS_TLS_CA_FILE: cannot read/);
+    expect(() => loadConfig({ REDIS_TLS_CA_FILE: join(dir, 'missing.pem') })).toThrow(/REDIS_TLS_CA_FILE cannot be read/);
     expect(() => loadConfig({ REDIS_TLS_CA_FILE: files.caFile, REDIS_TLS: 'false' })).toThrow(/REDIS_TLS=false/);
     expect(loadConfig({ REDIS_URL: 'redis://h:1', REDIS_TLS_CA_FILE: files.caFile }).redis.tls).toEqual({ ca: expect.any(Buffer) });
   });

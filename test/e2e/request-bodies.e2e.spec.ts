@@ -151,7 +151,7 @@ describe('rate limit (RATE_LIMIT_MAX)', () => {
   });
 
   it('rejects a malformed RATE_LIMIT_MAX', () => {
-    expect(() => loadConfig({ RATE_LIMIT_MAX: 'lots' })).toThrow(/RATE_LIMIT_MAX must be a non-negative integer/);
+    expect(() => loadConfig({ RATE_LIMIT_MAX: 'lots' })).toThrow(/RATE_LIMIT_MAX must be a whole number >= 0/);
     expect(loadConfig({ RATE_LIMIT_MAX: '0' }).rateLimit).toBeUndefined();
   });
 });
