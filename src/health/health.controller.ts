@@ -37,7 +37,7 @@ export class HealthController {
     summary: 'Readiness: Redis answers and every Lua library is loaded at this build\'s version',
     responses: [
       { status: 200, type: HealthResponse, description: 'Ready' },
-      { status: 503, type: HealthResponse, description: 'Redis unreachable, or a library missing or at another version' },
+      { status: 503, type: HealthResponse, description: 'Redis unreachable, a library missing or at another version, or draining' },
     ],
     validates: false,
     store: false,

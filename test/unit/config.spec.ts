@@ -40,7 +40,7 @@ describe('the validated environment (loadConfig)', () => {
     expect(loadConfig({})).toEqual({
       port: 3000, strategy: 'functions', redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: 5000 }, ledger: 'main', shop: 'main', kvNamespace: 'kv',
       maxBatch: 1000, historyLimit: 1000, idempotencyTtlSeconds: 86_400, eventsMaxLen: 100_000, log: { level: 'info', format: 'json' },
-      metrics: true, shutdownGraceMs: 10_000,
+      metrics: true, shutdownGraceMs: 10_000, docs: 'auto', reservationSweepMs: 1000, workers: 1,
     });
     expect(loadConfig({ NODE_ENV: 'development' }).log.format).toBe('pretty');
     expect(loadConfig({ PORT: '', LOG_FORMAT: '' })).toMatchObject({ port: 3000, log: { format: 'json' } }); // empty = unset
@@ -54,7 +54,7 @@ describe('the validated environment (loadConfig)', () => {
     })).toEqual({
       port: 8080, strategy: 'transactions', redis: { url: 'rediss://u:p@cache:6380/2', tls: false, commandTimeoutMs: 250 }, ledger: 'payroll', shop: 'eu-1',
       kvNamespace: 'flags', maxBatch: 2000, historyLimit: 5, idempotencyTtlSeconds: 60, eventsMaxLen: 10,
-      log: { level: 'debug', format: 'pretty' }, metrics: false, shutdownGraceMs: 0,
+      log: { level: 'debug', format: 'pretty' }, metrics: false, shutdownGraceMs: 0, docs: 'auto', reservationSweepMs: 1000, workers: 1,
     });
   });
 
