@@ -2,9 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { HttpResponse, IDEMPOTENCY_KEY_HEADER } from '@kernel/nest/http';
+import { errorSchema, HttpResponse, IDEMPOTENCY_KEY_HEADER } from '@kernel/nest/http';
 import type { AppConfig } from './config';
 import { EVENT_LOG, EventLog } from './events/events.port';
+import { SHUTTING_DOWN } from './health/shutting-down';
+import { RATE_LIMIT_EXEMPT } from './rate-limit';
+
+/** What the document needs of the service's configuration. */
+export type OpenApiConfig = Pick<AppConfig, 'maxBatch'> & Partial<Pick<AppConfig, 'rateLimit'>>;
 
 /**
  * The service's API documentation: the OpenAPI 3 document built from the routes' decorators and DTOs
@@ -23,14 +28,15 @@ function packageVersion(dir = __dirname): string {
   return dirname(dir) === dir ? '0.0.0' : packageVersion(dirname(dir));
 }
 
-export function buildOpenApiDocument(app: INestApplication, config: Pick<AppConfig, 'maxBatch'>): OpenAPIObject {
+export function buildOpenApiDocument(app: INestApplication, config: OpenApiConfig): OpenAPIObject {
   const info = new DocumentBuilder()
     .setTitle('redis-atomic')
     .setVersion(packageVersion())
     .setDescription('Atomic multi-key operations on Redis: accounts and transfers, a shop (inventory and orders), a conditional ' +
       'key-value store and per-shard event logs. Amounts are integers in minor units within ±(2^53 − 1); ids match ' +
       '`^[A-Za-z0-9_-]{1,64}$`. Errors are `{statusCode, code, message, …details}`: branch on `code`. Writes take an ' +
-      '`Idempotency-Key`; replays say `Idempotent-Replayed: true`.')
+      '`Idempotency-Key`; replays say `Idempotent-Replayed: true`. Any route answers 503 `SHUTTING_DOWN` while the ' +
+      'instance drains (retry on another), and 429 `RATE_LIMITED` with `Retry-After` when a rate limit is configured.')
     .build();
   const document = SwaggerModule.createDocument(app, info, {
     operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '').toLowerCase()}_${method}`,
@@ -39,7 +45,7 @@ export function buildOpenApiDocument(app: INestApplication, config: Pick<AppConf
 }
 
 /** What the decorators cannot know: limits that are configuration, and that our objects are closed. */
-function finish(document: OpenAPIObject, app: INestApplication, config: Pick<AppConfig, 'maxBatch'>): OpenAPIObject {
+function finish(document: OpenAPIObject, app: INestApplication, config: OpenApiConfig): OpenAPIObject {
   const schemas = (document.components?.schemas ?? {}) as Record<string, Record<string, any>>;
   // Requests refuse unknown fields (400) and answers carry none: every object we describe is closed, except
   // where a schema says otherwise (an event's data, a hash's fields, an error's details).
@@ -56,7 +62,42 @@ function finish(document: OpenAPIObject, app: INestApplication, config: Pick<App
   const stream = (document.paths['/events']?.get?.parameters as { name?: string; schema?: Record<string, unknown> }[] | undefined)
     ?.find((p) => p.name === 'stream');
   if (stream?.schema) stream.schema.enum = log.streams();
+  serviceAnswers(document, config);
   return document;
+}
+
+type Operation = { responses: Record<string, { description: string; content?: Record<string, { schema: Record<string, unknown> }>; headers?: Record<string, unknown> }> };
+
+/** Adds an error answer (status, code) to an operation, beside the codes it already documents for that status. */
+function addError(operation: Operation, status: number, code: string, headers?: Record<string, unknown>): void {
+  const schema = errorSchema(status, [code]);
+  const existing = operation.responses[status];
+  const json = existing?.content?.['application/json'];
+  if (!existing || !json) {
+    operation.responses[status] = { description: `\`${code}\``, content: { 'application/json': { schema } }, ...(headers && { headers }) };
+    return;
+  }
+  json.schema = { oneOf: [...((json.schema.oneOf as unknown[] | undefined) ?? [json.schema]), schema] };
+  existing.description = `${existing.description} · \`${code}\``;
+  if (headers) existing.headers = { ...existing.headers, ...headers };
+}
+
+/**
+ * The service's own answers, which any route can give whatever its module: 503 `SHUTTING_DOWN` once a shutdown
+ * began (Drain), and — only when RATE_LIMIT_MAX enables it — 429 `RATE_LIMITED` with `Retry-After` on every
+ * route but the probes and /metrics.
+ */
+function serviceAnswers(document: OpenAPIObject, config: OpenApiConfig): void {
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const operation of Object.values(item) as Operation[]) {
+      if (config.rateLimit && !RATE_LIMIT_EXEMPT.test(path)) {
+        addError(operation, 429, 'RATE_LIMITED', {
+          'Retry-After': { description: 'Seconds until the client\'s budget renews', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+        });
+      }
+      addError(operation, SHUTTING_DOWN.statusCode, SHUTTING_DOWN.code);
+    }
+  }
 }
 
 /** Swagger UI's files, from the swagger-ui-dist that @nestjs/swagger depends on. */
@@ -105,7 +146,7 @@ const init = `window.onload = function () {
  * Serves the document at /docs-json and Swagger UI at /docs, on Fastify or Express. Called before `app.init()`.
  * Returns the document (tests validate it).
  */
-export function setupOpenApi(app: INestApplication, config: Pick<AppConfig, 'maxBatch'>): OpenAPIObject {
+export function setupOpenApi(app: INestApplication, config: OpenApiConfig): OpenAPIObject {
   const document = buildOpenApiDocument(app, config);
   SwaggerModule.setup(DOCS_PATH, app, document, { ui: false, raw: ['json'], jsonDocumentUrl: DOCS_JSON_PATH });
   const adapter = app.getHttpAdapter();

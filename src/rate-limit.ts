@@ -3,7 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import type { RateLimitConfig } from './deploy-env';
 
 /** Routes probes and scrapers call: never rate-limited. */
-const EXEMPT = /^\/(health|metrics)(\/|\?|$)/;
+export const RATE_LIMIT_EXEMPT = /^\/(health|metrics)(\/|\?|$)/;
 
 /**
  * The optional per-client rate limit (RATE_LIMIT_MAX / RATE_LIMIT_WINDOW_SECONDS): each client IP gets `limit`
@@ -20,7 +20,7 @@ export function rateLimit(config: RateLimitConfig | undefined): { imports: Dynam
       throttlers: [{ ttl: config.windowSeconds * 1000, limit: config.limit }],
       // One budget per client for the whole API (the default is one per route).
       generateKey: (_context: ExecutionContext, tracker: string) => tracker,
-      skipIf: (context: ExecutionContext) => EXEMPT.test(context.switchToHttp().getRequest<{ url?: string }>().url ?? ''),
+      skipIf: (context: ExecutionContext) => RATE_LIMIT_EXEMPT.test(context.switchToHttp().getRequest<{ url?: string }>().url ?? ''),
       errorMessage: `rate limit exceeded: at most ${config.limit} requests per ${config.windowSeconds} s; retry after Retry-After seconds`,
     })],
     providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],

@@ -6,8 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
 import { AtomicMetrics } from '@kernel/nest';
 
-/** The answer to a request that arrives while the service drains (with a `code`, like every error). */
-export const SHUTTING_DOWN = { statusCode: 503, code: 'SHUTTING_DOWN', message: 'the service is shutting down: retry on another instance' };
+import { SHUTTING_DOWN } from './shutting-down';
+
+export { SHUTTING_DOWN };
 
 /**
  * Graceful shutdown of the HTTP side. `drain()` (called by serve() on SIGTERM/SIGINT, before the app closes):

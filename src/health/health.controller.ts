@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type Redis from 'ioredis';
 import { ApiAtomicRoute, ApiGroup, FunctionLibraries, REDIS_CLIENT } from '@kernel/nest';
 import { Drain } from './drain';
-import { HealthResponse } from './health.dto';
+import { HealthResponse, LivenessResponse, NOT_READY_SCHEMA, ReadinessResponse } from './health.dto';
 
 export const HEALTH_STRATEGY = Symbol('HEALTH_STRATEGY');
 
@@ -20,7 +20,7 @@ interface LibraryState { library: string; version: string | null; expected: stri
  * needs it (FunctionLibrary), not by a probe; a library at another version (another build sharing the server)
  * is reported and left alone.
  */
-@ApiGroup('health')
+@ApiGroup('operations')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -37,7 +37,7 @@ export class HealthController {
     summary: 'Readiness: Redis answers and every Lua library is loaded at this build\'s version',
     responses: [
       { status: 200, type: HealthResponse, description: 'Ready' },
-      { status: 503, type: HealthResponse, description: 'Redis unreachable, or a library missing or at another version' },
+      { status: 503, type: HealthResponse, description: 'Redis unreachable, a library missing or at another version, or draining' },
     ],
     validates: false,
     store: false,
@@ -61,11 +61,29 @@ export class HealthController {
   }
 
   @Get('live')
+  @ApiAtomicRoute({
+    summary: 'Liveness: the process answers (restart it when it does not)',
+    responses: [{ status: 200, type: LivenessResponse, description: 'Alive' }],
+    validates: false,
+    store: false,
+  })
   live() {
     return this.health.check([]);
   }
 
   @Get('ready')
+  @ApiAtomicRoute({
+    summary: 'Readiness: Redis answers, every Lua library is loaded at this build\'s version, and the service is not draining',
+    responses: [
+      { status: 200, type: ReadinessResponse, description: 'Ready: send it traffic' },
+      {
+        status: 503, schema: NOT_READY_SCHEMA,
+        description: '`NOT_READY`: Redis unreachable, a library missing or at another version · `SHUTTING_DOWN`: draining',
+      },
+    ],
+    validates: false,
+    store: false,
+  })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     try {
       return await this.health.check([

@@ -1,5 +1,5 @@
 import { ATOMIC_STRATEGIES } from '@kernel/core';
-import { ApiField, ApiModels, schemaRef } from '@kernel/nest/http';
+import { ApiField, ApiModels, SchemaDoc, schemaRef } from '@kernel/nest/http';
 
 /** The body of GET /health (documentation only). */
 export class FunctionLibraryStatus {
@@ -16,4 +16,75 @@ export class HealthResponse {
   @ApiField({ type: 'array', items: schemaRef(FunctionLibraryStatus), required: false, description: 'functions strategy: each Lua library' })
   functions?: FunctionLibraryStatus[];
   @ApiField({ type: 'string', required: false, description: 'Why Redis is unavailable' }) error?: string;
+  @ApiField({ type: 'boolean', enum: [true], required: false, description: 'Present once a shutdown began (then 503)' }) draining?: true;
 }
+
+// ------------------------------------------------------------------------------------- terminus probes
+const indicator = (extra: Record<string, SchemaDoc>): SchemaDoc => ({
+  type: 'object',
+  required: ['status'],
+  properties: { status: { type: 'string', enum: ['up', 'down'] }, ...extra },
+  additionalProperties: false,
+});
+const message = { type: 'string', description: 'Why the indicator is down' };
+/** What /health/ready checks, each a terminus indicator `{status: up|down, …}`. */
+const READY_INDICATORS: SchemaDoc = {
+  type: 'object',
+  properties: {
+    shutdown: indicator({ message: { type: 'string', enum: ['draining'] } }),
+    redis: indicator({ strategy: { type: 'string', enum: [...ATOMIC_STRATEGIES] }, message }),
+    functions: indicator({
+      libraries: {
+        type: 'object',
+        description: 'functions strategy: each Lua library, by name',
+        additionalProperties: {
+          type: 'object',
+          required: ['version', 'expected'],
+          properties: {
+            version: { type: 'string', nullable: true, description: 'The version loaded on the server; null when not loaded' },
+            expected: { type: 'string', description: 'The version this build ships' },
+          },
+          additionalProperties: false,
+        },
+      },
+      message,
+    }),
+  },
+  additionalProperties: false,
+};
+const indicators = (description: string): SchemaDoc => ({ ...READY_INDICATORS, description });
+const NOTHING: SchemaDoc = { type: 'object', properties: {}, additionalProperties: false, description: 'Liveness checks nothing but the process' };
+
+/** The body of GET /health/live (@nestjs/terminus). */
+export class LivenessResponse {
+  @ApiField({ type: 'string', enum: ['ok'] }) status!: string;
+  @ApiField(NOTHING) info!: Record<string, never>;
+  @ApiField(NOTHING) error!: Record<string, never>;
+  @ApiField(NOTHING) details!: Record<string, never>;
+}
+
+/** The body of GET /health/ready when ready (@nestjs/terminus). */
+export class ReadinessResponse {
+  @ApiField({ type: 'string', enum: ['ok'] }) status!: string;
+  @ApiField(indicators('The indicators that are up')) info!: Record<string, unknown>;
+  @ApiField(indicators('The indicators that are down (none)')) error!: Record<string, unknown>;
+  @ApiField(indicators('Every indicator')) details!: Record<string, unknown>;
+}
+
+/**
+ * The body of GET /health/ready when not ready: terminus' body with the service's `statusCode` and `code`
+ * (NOT_READY; SHUTTING_DOWN when a drain began while the probe ran).
+ */
+export const NOT_READY_SCHEMA: SchemaDoc = {
+  type: 'object',
+  required: ['statusCode', 'code', 'status', 'info', 'error', 'details'],
+  properties: {
+    statusCode: { type: 'integer', enum: [503] },
+    code: { type: 'string', enum: ['NOT_READY', 'SHUTTING_DOWN'] },
+    status: { type: 'string', enum: ['error'] },
+    info: indicators('The indicators that are up'),
+    error: indicators('The indicators that are down'),
+    details: indicators('Every indicator'),
+  },
+  additionalProperties: false,
+};

@@ -18,6 +18,7 @@ import type { AtomicStrategy } from '@kernel/core';
 import { RedisServer } from '@kernel/testing';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
+import { Drain } from '../../src/health/drain';
 import { Answer, CallOptions, DocumentedClient, documentedOutcomes, OpenApiDocument, operationsOf, ResponseValidator } from '../support/openapi';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -131,6 +132,21 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     expect(v.requestProblems('GET /accounts/{id}/history', { params: { id: 'a.b' }, query: { limit: '1001' } })).toHaveLength(2);
     expect(v.problems('GET /accounts/{id}', { ...ok, headers: { ...ok.headers, 'idempotent-replayed': 'true' } })).not.toEqual([]);
     expect(v.problems('POST /transfers', { ...ok, status: 201, body: { id: 'x' }, headers: { 'content-type': 'application/json', 'idempotent-replayed': 'yes' } })).toHaveLength(2);
+    // the exposition is text in its own media type; the probes' bodies are terminus' shape
+    const text = { status: 200, body: undefined, raw: 'x 1\n', headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } };
+    expect(v.problems('GET /metrics', text)).toEqual([]);
+    expect(v.problems('GET /metrics', { ...text, headers: { 'content-type': 'text/plain; charset=utf-8' } })).not.toEqual([]);
+    expect(v.problems('GET /metrics', { ...text, headers: { 'content-type': 'application/json' } })).not.toEqual([]);
+    const live = { ...ok, body: { status: 'ok', info: {}, error: {}, details: {} } };
+    expect(v.problems('GET /health/live', live)).toEqual([]);
+    expect(v.problems('GET /health/live', { ...live, body: { ...live.body, info: { redis: { status: 'up' } } } })).not.toEqual([]);
+    const notReady = { ...ok, status: 503, body: { statusCode: 503, code: 'NOT_READY', status: 'error', info: {}, error: { redis: { status: 'down', message: 'x' } }, details: {} } };
+    expect(v.problems('GET /health/ready', notReady)).toEqual([]);
+    expect(v.problems('GET /health/ready', { ...notReady, body: { ...notReady.body, code: 'STORE_UNAVAILABLE' } })).not.toEqual([]);
+    expect(v.problems('GET /health/ready', { ...notReady, body: { ...notReady.body, error: { redis: { status: 'sideways' } } } })).not.toEqual([]);
+    expect(v.problems('GET /health/ready', { ...notReady, body: { statusCode: 503, code: 'SHUTTING_DOWN', message: 'x' } })).toEqual([]);
+    expect(v.problems('GET /accounts/{id}', { ...notReady, body: { statusCode: 503, code: 'SHUTTING_DOWN', message: 'x' } })).toEqual([]);
+    expect(v.problems('GET /accounts/{id}', { ...ok, status: 429, body: { statusCode: 429, code: 'RATE_LIMITED', message: 'x' } })).not.toEqual([]); // no limit configured
   });
 
   // ------------------------------------------------------------------------------------------------ traffic
@@ -316,6 +332,25 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     await expectAnswer('GET /health', {}, 200);
   });
 
+  it('probes and metrics: live, ready (and not ready while a library is missing), the Prometheus exposition', async () => {
+    expect((await expectAnswer('GET /health/live', {}, 200)).body).toEqual({ status: 'ok', info: {}, error: {}, details: {} });
+    expect((await expectAnswer('GET /health/ready', {}, 200)).body).toMatchObject({ status: 'ok', info: { shutdown: { status: 'up' } } });
+    const metrics = await expectAnswer('GET /metrics', {}, 200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(metrics.raw).toContain('redis_atomic_operations_total');
+    if (strategy === 'functions') {
+      // the server lost its libraries: not ready (the probe only looks) until the requests that need them reload them
+      await client!.function('FLUSH');
+      const notReady = await expectAnswer('GET /health/ready', {}, 503, 'NOT_READY');
+      expect(notReady.body.error.functions.libraries.accounts).toEqual({ version: null, expected: expect.any(String) });
+      await expectAnswer('GET /accounts/{id}', { params: { id: 'nobody' } }, 404, 'ACCOUNT_NOT_FOUND');
+      await expectAnswer('GET /inventory/{productId}', { params: { productId: 'nothing' } }, 404, 'PRODUCT_NOT_FOUND');
+      await expectAnswer('GET /orders/{id}', { params: { id: 'none' } }, 404, 'ORDER_NOT_FOUND');
+      await expectAnswer('GET /kv/{key}', { params: { key: 'nothing' } }, 404, 'KEY_NOT_FOUND');
+      await expectAnswer('GET /health/ready', {}, 200);
+    }
+  });
+
   /** One request per route that its checks refuse (400 before Redis is asked). */
   const invalid: Record<string, CallOptions> = {
     'POST /accounts': { body: { id: 'not an id' } },
@@ -414,6 +449,7 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
       await new Promise((r) => setTimeout(r, 50));
     }
     await expectAnswer('GET /health', {}, 503);
+    expect((await expectAnswer('GET /health/ready', {}, 503, 'NOT_READY')).body.error.redis).toMatchObject({ status: 'down', message: expect.any(String) });
     const samples: Record<string, CallOptions> = {
       ...Object.fromEntries(Object.entries(differentRequests).map(([k, [first]]) => [k, first])),
       'GET /accounts/{id}': { params: { id: a } },
@@ -429,6 +465,15 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
       'GET /kv/{key}': { params: { key: 's' } },
     };
     for (const [key, options] of Object.entries(samples)) await expectAnswer(key, options, 503, 'STORE_UNAVAILABLE');
+  });
+
+  it('once a shutdown began, every route answers 503 SHUTTING_DOWN (the probes and /metrics too)', async () => {
+    const { cut } = await app.get(Drain).drain(app.getHttpServer(), 1000);
+    expect(cut).toBe(false);
+    for (const key of operationsOf(doc)) {
+      const params = Object.fromEntries([...key.matchAll(/\{(\w+)\}/g)].map(([, name]) => [name, 'x']));
+      await expectAnswer(key, { params }, 503, 'SHUTTING_DOWN');
+    }
   });
 
   if (!full) it('every answer matched the document', () => {
@@ -456,4 +501,54 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     const documentedCodes = new Set(operationsOf(doc).flatMap((k) => documentedOutcomes(api.validator, k).map((o) => o.split(' ')[1])));
     for (const code of Object.keys(NOT_PRODUCIBLE_HERE)) expect(documentedCodes).toContain(code);
   });
+});
+
+/**
+ * With a rate limit configured (RATE_LIMIT_MAX), the document adds 429 RATE_LIMITED (with Retry-After) to every
+ * route but the probes and /metrics — and each of those routes answers it once the client's budget is spent.
+ */
+describe('OpenAPI document with a rate limit (RATE_LIMIT_MAX=1)', () => {
+  let app: NestFastifyApplication;
+  let doc: OpenApiDocument;
+  let api: DocumentedClient;
+
+  beforeAll(async () => {
+    app = await createApp(loadConfig({ ATOMIC_STRATEGY: 'memory', RATE_LIMIT_MAX: '1', RATE_LIMIT_WINDOW_SECONDS: '600' }), { logger: false });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    doc = (await app.inject({ method: 'GET', url: '/docs-json' })).json();
+    api = new DocumentedClient(app, new ResponseValidator(doc));
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const limited = (key: string) => /^\w+ \/(health|metrics)(\/|$)/.test(key) === false;
+
+  it('documents 429 RATE_LIMITED with Retry-After on every route but the probes and /metrics', () => {
+    const keys = operationsOf(doc);
+    expect(keys.filter((k) => !limited(k)).sort()).toEqual(['GET /health', 'GET /health/live', 'GET /health/ready', 'GET /metrics']);
+    for (const key of keys) {
+      const outcomes = documentedOutcomes(api.validator, key);
+      expect({ key, limited: outcomes.includes('429 RATE_LIMITED') }).toEqual({ key, limited: limited(key) });
+      if (limited(key)) expect(api.validator.operation(key).responses['429'].headers['Retry-After'].required).toBe(true);
+    }
+  });
+
+  it('every limited route answers 429 RATE_LIMITED once the budget is spent; the probes and /metrics still answer', async () => {
+    await expectStatus('POST /accounts', { body: { id: 'acct-a' } }, 201); // the whole budget
+    for (const key of operationsOf(doc)) {
+      const params = Object.fromEntries([...key.matchAll(/\{(\w+)\}/g)].map(([, name]) => [name, 'x']));
+      const answer = await api.call(key, { params });
+      if (limited(key)) {
+        expect({ key, status: answer.status, code: answer.body?.code }).toEqual({ key, status: 429, code: 'RATE_LIMITED' });
+        expect(answer.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
+      } else expect({ key, status: answer.status }).toEqual({ key, status: 200 });
+    }
+    expect(api.problems).toEqual([]);
+  });
+
+  async function expectStatus(key: string, options: CallOptions, status: number) {
+    expect((await api.call(key, options)).status).toBe(status);
+  }
 });

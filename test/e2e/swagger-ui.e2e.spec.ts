@@ -110,7 +110,9 @@ describe('Swagger UI assets and the API routes around them', () => {
     };
     const withDocs = await answers({});
     expect(withDocs).toEqual(await answers({ DOCS_ENABLED: 'false' }));
-    expect(withDocs.map((a) => a.status)).toEqual([415, 400, 400, 400, 400, 400, 400, 200, 404, 404]);
+    // a form body is not JSON: 415 (strictJsonBodies replaces Nest's parsers; Fastify's own text/plain parser hands
+    // the DTO a string, refused with 400)
+    expect(withDocs.map((a) => a.status)).toEqual([415, 400, 415, 400, 400, 400, 400, 200, 404, 404]);
   });
 
   it('setupOpenApi serves the same docs in an Express host app', async () => {

@@ -108,6 +108,16 @@ export class ResponseValidator {
       if (!validate(answer.body)) {
         problems.push(`${key} ${answer.status}: body ${JSON.stringify(answer.body).slice(0, 300)} — ${this.ajv.errorsText(validate.errors)}`);
       }
+    } else if (documented.content) {
+      // another media type (e.g. /metrics' `text/plain; version=0.0.4`): the type and its parameters, and the text
+      const type = String(answer.headers['content-type'] ?? '').toLowerCase();
+      const params = (t: string) => t.split(';').map((p) => p.trim().replace(/\s*=\s*/, '='));
+      const media = Object.keys(documented.content).find((m) => params(m).every((p) => params(type).includes(p.toLowerCase())));
+      if (!media) problems.push(`${key} ${answer.status}: content-type ${type}, documented ${Object.keys(documented.content).join(', ')}`);
+      else {
+        const validate = this.schema(documented.content[media].schema, `${key} ${answer.status} ${media}`);
+        if (!validate(answer.raw)) problems.push(`${key} ${answer.status}: ${media} body — ${this.ajv.errorsText(validate.errors)}`);
+      }
     } else if (answer.raw !== '') {
       problems.push(`${key} ${answer.status}: documented without a body, got ${answer.raw.slice(0, 100)}`);
     }
@@ -183,8 +193,12 @@ export function documentedOutcomes(validator: ResponseValidator, key: string): s
   return Object.entries(responses).flatMap(([status, response]) => {
     const schema = response.content?.['application/json']?.schema;
     if (Number(status) < 400) return [status];
-    // an error status: one schema per code (oneOf), or the one code's schema
-    const codes: string[] | undefined = schema?.oneOf ? schema.oneOf.map((s: Json) => s.properties.code.enum[0]) : schema?.properties?.code?.enum;
-    return codes ? codes.map((code) => `${status} ${code}`) : [status];
+    // an error status: one schema per code (oneOf), or the one code's schema; a member without a code (e.g.
+    // /health's own 503 body) is the bare status
+    const outcomes = ((schema?.oneOf ?? [schema]) as Json[]).flatMap((s) => {
+      const codes: string[] | undefined = s?.properties?.code?.enum;
+      return codes ? codes.map((code) => `${status} ${code}`) : [status];
+    });
+    return [...new Set(outcomes)];
   });
 }

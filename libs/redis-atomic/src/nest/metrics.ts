@@ -2,6 +2,7 @@ import { Controller, DynamicModule, Get, Global, Inject, Injectable, Module, Opt
 import type Redis from 'ioredis';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ATOMIC_OBSERVER, AtomicObserver, OperationEvent } from '../core/observer';
+import { ApiAtomicRoute, ApiGroup } from './http/api-docs';
 import type { HttpResponse } from './http/http-response';
 import { REDIS_CLIENT } from './redis-atomic.module';
 
@@ -150,11 +151,26 @@ export class AtomicMetrics implements AtomicObserver {
   }
 }
 
+/** The media type of Prometheus' text exposition format, as prom-client's registry answers it. */
+export const PROMETHEUS_TEXT = 'text/plain; version=0.0.4';
+
+@ApiGroup('operations')
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: AtomicMetrics) {}
 
   @Get()
+  @ApiAtomicRoute({
+    summary: 'Prometheus metrics (text exposition format 0.0.4)',
+    description: 'Port operations by module, operation, strategy and outcome; latency; idempotent replays; WATCH attempts, ' +
+      'conflicts and exhausted retries; Lua library loads; the Redis connection; and the process\' default metrics.',
+    responses: [{
+      status: 200, contentType: PROMETHEUS_TEXT, description: 'The exposition (`text/plain; version=0.0.4; charset=utf-8`)',
+      schema: { type: 'string', description: '`# HELP` / `# TYPE` lines and `name{labels} value` samples' },
+    }],
+    validates: false,
+    store: false,
+  })
   async scrape(@Res({ passthrough: true }) response: HttpResponse): Promise<string> {
     response.header('Content-Type', this.metrics.contentType);
     return this.metrics.metrics();

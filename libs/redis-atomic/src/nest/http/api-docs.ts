@@ -109,8 +109,11 @@ const PLATFORM_STATUS: ErrorStatuses = Object.fromEntries(Object.entries(HTTP_ST
 export interface AtomicRouteDoc<T extends ErrorStatuses> {
   summary: string;
   description?: string;
-  /** The answers other than errors: a body class or schema, or none (e.g. a 204). */
-  responses: { status: number; type?: Type<unknown>; schema?: SchemaDoc; description: string }[];
+  /**
+   * The answers other than errors: a body class or schema, or none (e.g. a 204). A JSON body unless
+   * `contentType` names another media type (e.g. `text/plain; version=0.0.4` with a string schema).
+   */
+  responses: { status: number; type?: Type<unknown>; schema?: SchemaDoc; contentType?: string; description: string }[];
   /** The JSON body's DTO class (read with `@AtomicBody()`, which swagger cannot see). */
   body?: Type<unknown>;
   /** The module's error table (code → status) and the codes of it this route can answer. */
@@ -169,7 +172,9 @@ export function ApiAtomicRoute<T extends ErrorStatuses>(doc: AtomicRouteDoc<T>):
   const decorators = [
     swagger.ApiOperation({ summary: doc.summary, description: doc.description }),
     ...doc.responses.map((r) => swagger!.ApiResponse({
-      status: r.status, description: r.description, headers: headersOf(r.status), ...(r.schema ? { schema: r.schema as never } : { type: r.type }),
+      status: r.status, description: r.description, headers: headersOf(r.status),
+      ...(r.contentType ? { content: { [r.contentType]: { schema: (r.schema ?? { type: 'string' }) as never } } }
+        : r.schema ? { schema: r.schema as never } : { type: r.type }),
     })),
     ...[...byStatus].sort(([a], [b]) => a - b).map(([status, codes]) => swagger!.ApiResponse({
       status,
