@@ -23,6 +23,7 @@ export class AppModule {
           historyLimit: config.historyLimit,
           idempotencyTtlSeconds: config.idempotencyTtlSeconds,
           eventsMaxLen: config.eventsMaxLen,
+          sweepIntervalMs: config.sweepIntervalMs,
         }),
         // One shop for both: orders take stock from this inventory in the same atomic step.
         InventoryModule.forRoot({

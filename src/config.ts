@@ -16,6 +16,8 @@ export interface AppConfig {
   idempotencyTtlSeconds: number;
   /** EVENTS_MAXLEN: the cap of each shard's event log (XADD MAXLEN ~, approximate). */
   eventsMaxLen: number;
+  /** SWEEP_INTERVAL_MS: how often expired pending transfers are released (0 = off). */
+  sweepIntervalMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -39,6 +41,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     historyLimit: integer(env, 'HISTORY_LIMIT', 1000),
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400),
     eventsMaxLen: integer(env, 'EVENTS_MAXLEN', 100_000),
+    sweepIntervalMs: env.SWEEP_INTERVAL_MS === '0' ? 0 : integer(env, 'SWEEP_INTERVAL_MS', 1000),
   };
 }
 

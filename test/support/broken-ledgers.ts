@@ -17,6 +17,10 @@ abstract class BrokenLedger implements AccountsLedger {
   deposit: AccountsLedger['deposit'] = (cmd) => this.real.deposit(cmd);
   withdraw: AccountsLedger['withdraw'] = (cmd) => this.real.withdraw(cmd);
   history: AccountsLedger['history'] = (id, query) => this.real.history(id, query);
+  postTransfer: AccountsLedger['postTransfer'] = (cmd) => this.real.postTransfer(cmd);
+  voidTransfer: AccountsLedger['voidTransfer'] = (cmd) => this.real.voidTransfer(cmd);
+  getTransfer: AccountsLedger['getTransfer'] = (id) => this.real.getTransfer(id);
+  sweepExpired: AccountsLedger['sweepExpired'] = (limit) => this.real.sweepExpired(limit);
 
   abstract transfer(cmd: Transfer): Promise<TransferReceipt>;
 
