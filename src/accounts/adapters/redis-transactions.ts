@@ -1,6 +1,8 @@
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
-import { AtomicError, decodeRedisError, idempotentCall, IdempotentCall, KernelErrorCode, operationId } from '@kernel/core';
+import {
+  AtomicError, decodeRedisError, idempotentCall, IdempotentCall, isReplayed, KernelErrorCode, markReplayed, operationId,
+} from '@kernel/core';
 import { execMulti, IdempotentDecision, idempotentWatch, WatchPlan, WatchRunner } from '@kernel/redis';
 import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, PendingStatus, PendingTransfer, PostPending,
@@ -185,12 +187,11 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
   }
 
   postTransfer(cmd: PostPending, options?: WriteOptions): Promise<PendingTransfer> {
-    return this.resolve('post', cmd.id, this.call(options, requestOf.post(cmd)), cmd.amount)
-      .then((values) => toPending(cmd.id, values!));
+    return this.resolve('post', cmd.id, this.call(options, requestOf.post(cmd)), cmd.amount).then((values) => pendingOf(cmd.id, values!));
   }
 
   voidTransfer(cmd: VoidPending, options?: WriteOptions): Promise<PendingTransfer> {
-    return this.resolve('void', cmd.id, this.call(options, requestOf.void(cmd.id))).then((values) => toPending(cmd.id, values!));
+    return this.resolve('void', cmd.id, this.call(options, requestOf.void(cmd.id))).then((values) => pendingOf(cmd.id, values!));
   }
 
   async getTransfer(id: string): Promise<PendingTransfer> {
@@ -317,6 +318,10 @@ async function readAccounts(connection: Redis, keys: AccountKeys, ids: readonly 
   const [seconds, micros] = replies[replies.length - 1][1] as [string, string];
   return { accounts, ms: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), pendingTaken };
 }
+
+/** The reply values as the port's result, keeping a replay's mark. */
+const pendingOf = (id: string, values: unknown[]): PendingTransfer =>
+  (isReplayed(values) ? markReplayed(toPending(id, values)) : toPending(id, values));
 
 const ACCOUNT_FIELDS = ['b', 'm', 'dp', 'cp'] as const;
 const PENDING_FIELDS = ['f', 't', 'a', 's', 'c', 'e', 'r', 'p'] as const;
