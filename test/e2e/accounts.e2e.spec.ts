@@ -118,6 +118,7 @@ describe.each(STRATEGIES)('HTTP API, strategy $strategy', ({ strategy, full }) =
       REDIS_URL: ctx.server?.url ?? 'redis://127.0.0.1:1', // memory must not need it
       LEDGER,
       MAX_BATCH: String(MAX_BATCH),
+      SWEEP_INTERVAL_MS: '0', // the suite counts Redis commands; the sweeper has its own test
     });
     ctx.app = await createApp(config, { logger: false });
     await ctx.app.init(); // registers the routes (listen() does it in main.ts)

@@ -157,6 +157,7 @@ describe.each(STRATEGIES)('Idempotency-Key over HTTP, strategy %s', (strategy) =
     const instance = await createApp(loadConfig({
       ATOMIC_STRATEGY: strategy,
       REDIS_URL: server ? `${server.url}/${db}` : 'redis://127.0.0.1:1', // memory must not need it
+      SWEEP_INTERVAL_MS: '0', // counts Redis commands: no background sweeper
       ...env,
     }), { logger: false });
     await instance.init();

@@ -49,7 +49,7 @@ export async function wireLedger(url: string, strategy: RedisStrategy, options: 
  */
 export async function buildApp(env: Record<string, string>, redis: Partial<RedisAtomicOptions> = {}):
   Promise<NestFastifyApplication> {
-  const config = loadConfig(env);
+  const config = loadConfig({ SWEEP_INTERVAL_MS: '0', ...env }); // counts Redis commands: no background sweeper
   const withRedis: AppConfig = { ...config, redis: { ...config.redis, ...redis } as AppConfig['redis'] };
   const app = await createApp(withRedis, { logger: false });
   await app.init();
