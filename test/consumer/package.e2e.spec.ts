@@ -31,7 +31,8 @@ function run(command: string, args: string[], cwd: string): string {
 
 beforeAll(() => {
   app = mkdtempSync(join(tmpdir(), 'redis-atomic-consumer-'));
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', app], ROOT)) as { filename: string; files: { path: string }[] }[];
+  const output = run('npm', ['pack', '--json', '--pack-destination', app], ROOT); // prepack's build prints its lines first
+  const packed = JSON.parse(output.slice(output.search(/^\[/m))) as { filename: string; files: { path: string }[] }[];
   tarball = join(app, packed[0].filename);
   files = packed[0].files.map((f) => f.path);
   cpSync(join(__dirname, 'fixture'), app, { recursive: true });
