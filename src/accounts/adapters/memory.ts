@@ -1,4 +1,4 @@
-import { idempotentCall, IdempotentCall, operationId } from '@kernel/core';
+import { AtomicError, idempotentCall, IdempotentCall, operationId } from '@kernel/core';
 import { MemoryEventLog, MemoryIdempotency } from '@kernel/memory';
 import type {
   Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, PendingTransfer, PostPending, SweepResult,
@@ -140,6 +140,10 @@ export class MemoryAccountsLedger implements AccountsLedger {
       for (const id of [from, to]) involved.set(id, this.accounts.get(id) ?? null);
     }
     const { after, positions } = planTransfers(involved, cmds, batch);
+    // A new pending transfer's id is fresh (random, or derived from an idempotency key whose record expired).
+    if (cmds.some((cmd, i) => cmd.pending && this.pending.has(operationId(call, i)))) {
+      throw new AtomicError('INVALID_ARGUMENT', 'transfer id must be a new pending transfer id');
+    }
     const ms = Date.now();
     const entries = new Map<string, string[]>([...involved.keys()].map((id) => [id, []]));
     const deadlines = cmds.map((cmd) => (cmd.pending ? ms + cmd.timeoutSeconds! * 1000 : undefined));

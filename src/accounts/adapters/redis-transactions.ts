@@ -240,7 +240,10 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
         }
         if (posted === null || !record) return { unrecorded: { value: null } };
         if (!from || !to || from.pendingDebits < record.amount || to.pendingCredits < record.amount) {
-          throw corrupted(key, 'pending transfer does not match its accounts');
+          // Either another resolution committed between our read of the transfer and our WATCH of its accounts — then
+          // the transfer (watched first) changed and this EXEC aborts, so the attempt starts again — or the data is
+          // really inconsistent: an EXEC that goes through proves it.
+          return { unrecorded: { write: (m) => m.exists(key), result: () => { throw corrupted(key, 'pending transfer does not match its accounts'); } } };
         }
         const [fromBalance, toBalance] = [from.balance - posted, to.balance + posted];
         const [kind, state] = mode === 'post' ? ['p', 'posted'] as const : mode === 'void' ? ['v', 'voided'] as const : ['x', 'expired'] as const;
