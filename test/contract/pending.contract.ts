@@ -313,4 +313,57 @@ export function pendingContract(makeFixture: () => Promise<LedgerFixture>): void
     ]), 'INSUFFICIENT_FUNDS', { index: 2, account: a, balance: 100, available: 0 });
     expect(await ledger.get(a)).toEqual(before);
   });
+
+  it('the event log alone rebuilds every balance and reservation (reserve, post, void, expire, batches)', async () => {
+    const mark = await fixture.lastEventId();
+    const [a, b, c] = await open([500, 0, 50], [-100]);
+    const x = await hold(a, b, 100);
+    await ledger.postTransfer({ id: x.id, amount: 30 });
+    const y = await hold(b, c, 20);
+    await ledger.voidTransfer({ id: y.id });
+    const [, z] = await ledger.transferBatch([{ from: c, to: a, amount: 10 }, { from: a, to: c, amount: 40, pending: true, timeoutSeconds: 1 },
+      { from: a, to: b, amount: 5, pending: true, timeoutSeconds: 3600 }]);
+    await ledger.deposit({ id: b, amount: 7 });
+    await eventually(async () => (await ledger.getTransfer(z.id)).status === 'expired', 'the batch reservation reads expired');
+    for (let round = 0; round < 100 && (await ledger.get(a)).pendingDebits !== 5; round++) await ledger.sweepExpired(1000);
+
+    const mine = new Set([a, b, c]);
+    const state = new Map<string, { balance: number; pendingDebits: number; pendingCredits: number }>();
+    const at = (id: string) => state.get(id)!;
+    const reserved = new Map<string, { from: string; to: string; amount: number }>();
+    const move = (t: { id: string; from: string; to: string; amount: number; pending?: boolean }, pending: boolean) => {
+      if (!mine.has(t.from)) return;
+      if (pending) {
+        at(t.from).pendingDebits += t.amount;
+        at(t.to).pendingCredits += t.amount;
+        reserved.set(t.id, t);
+      } else {
+        at(t.from).balance -= t.amount;
+        at(t.to).balance += t.amount;
+      }
+    };
+    for (const { type, data } of await fixture.events(mark)) {
+      const d = data as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      if (type === 'account.opened' && mine.has(d.account)) state.set(d.account, { balance: d.balance, pendingDebits: 0, pendingCredits: 0 });
+      else if (type === 'account.deposited' && mine.has(d.account)) at(d.account).balance += d.amount;
+      else if (type === 'transfer.completed') move(d, false);
+      else if (type === 'transfer.pending') move(d, true);
+      else if (type === 'transfer.batch_completed') for (const item of d.transfers) move(item, item.pending === true);
+      else if (['transfer.posted', 'transfer.voided', 'transfer.expired'].includes(type) && reserved.has(d.id)) {
+        const r = reserved.get(d.id)!;
+        at(r.from).pendingDebits -= r.amount;
+        at(r.to).pendingCredits -= r.amount;
+        if (type === 'transfer.posted') {
+          expect(d.amount + d.released).toBe(r.amount);
+          at(r.from).balance -= d.amount;
+          at(r.to).balance += d.amount;
+        }
+      }
+    }
+    for (const id of [a, b, c]) {
+      const { balance, pendingDebits, pendingCredits } = await ledger.get(id);
+      expect([id, state.get(id)]).toEqual([id, { balance, pendingDebits, pendingCredits }]);
+    }
+    expect(await ledger.get(a)).toEqual(position(500 - 30 + 10, 5, 0));
+  });
 }
