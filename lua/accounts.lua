@@ -2,10 +2,14 @@
 --[[
   Accounts ledger: every function is one atomic step on one ledger's hash slot.
 
-  Account   HASH  <prefix>:{<ledger>}:acct:<id>   b = balance, m = floor (minimum balance; negative = overdraft limit)
+  Account   HASH  <prefix>:{<ledger>}:acct:<id>   b = balance, m = floor (minimum balance; negative = overdraft limit),
+                  dp = pending debits, cp = pending credits (absent = 0; two-phase transfers, lua/include/accounts-pending.lua)
+                  available = b - dp stays >= the floor; b + cp stays <= 2^53 - 1
   History   LIST  <prefix>:{<ledger>}:hist:<id>   newest first, capped; one string per entry:
                   <op id>|<kind>|<server time, ms>|<signed amount>|<counterparty>|<balance after>
-                  kinds: o = transfer out, i = transfer in, d = deposit, w = withdrawal
+                  kinds: o = transfer out, i = transfer in, d = deposit, w = withdrawal; pending transfers:
+                  ho / hi reserved, po / pi posted, vo / vi voided, xo / xi expired (balance after = unchanged
+                  except po / pi; the amount of a release is the reservation's, reversed)
             (A list, not a stream: measured 0.78x the server time per transfer once histories are full, about
              the same while short, and 272 B instead of ~4.4 KB for an account's first entry — README, Benchmarks.)
 
@@ -17,6 +21,9 @@
                   account.withdrawn     { id (operation), account, amount (positive), balance (after) }
                   transfer.completed    { id, from, to, amount, fromBalance, toBalance }   (balances after)
                   transfer.batch_completed { transfers = [ the same object per item, in order ] }
+                  transfer.pending      { id, from, to, amount, expiresAt (server ms) }  (in a batch: + pending = true)
+                  transfer.posted       { id, from, to, amount (posted), released, fromBalance, toBalance }
+                  transfer.voided · transfer.expired { id, from, to, amount (released) }
 
   Amounts and balances are integers in minor units within +-(2^53 - 1): Lua numbers are doubles and are exact
   there. Balances change only through HINCRBY (exact 64-bit integer arithmetic on the server).
@@ -34,15 +41,18 @@ local LIBRARY_VERSION = '{{version}}'
 --- @include args
 --- @include idempotency
 
--- An account's balance and floor; nil when it does not exist. Data our writes could not apply to (another type,
--- fields that are not safe integers) is refused here, before any write.
+-- An account's balance, floor, pending debits and pending credits; nil when it does not exist. Data our writes could
+-- not apply to (another type, fields that are not safe integers) is refused here, before any write.
 local function read_account(key)
-  local fields = redis.pcall('HMGET', key, 'b', 'm')
+  local fields = redis.pcall('HMGET', key, 'b', 'm', 'dp', 'cp')
   if fields.err then corrupted(key, 'account is not a hash') end
   if fields[1] == false then return nil end
   local balance, floor = safe_integer(fields[1]), safe_integer(fields[2])
-  if not balance or not floor then corrupted(key, 'account is not two safe integers') end
-  return balance, floor
+  local debits, credits = safe_integer(fields[3] or '0'), safe_integer(fields[4] or '0')
+  if not balance or not floor or not debits or not credits or debits < 0 or credits < 0 then
+    corrupted(key, 'account is not safe integers')
+  end
+  return balance, floor, debits, credits
 end
 
 local function now_ms()
@@ -105,13 +115,13 @@ end
 
 --[[ accounts_get  (no-writes)
   KEYS[1] account
-  Reply: { balance, floor }  — or ACCOUNT_NOT_FOUND ]]
+  Reply: { balance, floor, pending debits, pending credits }  — or ACCOUNT_NOT_FOUND ]]
 local function get(keys, args)
   keys_ok(keys, 1)
   arity(args, 0)
-  local balance, floor = read_account(keys[1])
+  local balance, floor, debits, credits = read_account(keys[1])
   if not balance then return fail('ACCOUNT_NOT_FOUND', { message = 'account not found' }) end
-  return { balance, floor }
+  return { balance, floor, debits, credits }
 end
 
 --[[ accounts_history  (no-writes)
@@ -154,19 +164,19 @@ end
 
 local function movement(kind, event_type)
   return function(keys, args, amount, cap)
-    local balance, floor = read_account(keys[1])
+    local balance, floor, debits, credits = read_account(keys[1])
     if not balance then return fail('ACCOUNT_NOT_FOUND', { message = 'account not found' }) end
     local after
     if kind == 'd' then
       after = balance + amount
-      if after > MAX_SAFE then
+      if after + credits > MAX_SAFE then
         return fail('BALANCE_LIMIT_EXCEEDED', { message = 'balance would exceed the largest safe integer' })
       end
     else
       after = balance - amount
-      if after < floor then
+      if after - debits < floor then
         return fail('INSUFFICIENT_FUNDS', { message = 'balance would fall below the account floor',
-          balance = balance, floor = floor })
+          balance = balance, available = balance - debits, floor = floor })
       end
     end
     check_type(keys[3], 'stream', 'event log is not a stream')
@@ -198,20 +208,36 @@ local function transfer_args(keys, args)
   return amount, floor, cap
 end
 
-local function transfer(keys, args, amount, request_floor, cap)
-  local from, floor = read_account(keys[1])
-  if not from then return fail('ACCOUNT_NOT_FOUND', { message = 'source account not found', account = args[5] }) end
-  local to = read_account(keys[2])
-  if not to then return fail('ACCOUNT_NOT_FOUND', { message = 'target account not found', account = args[6] }) end
+-- The checks of one transfer (plain or pending) on read accounts, in the order of ledger-rules.ts planTransfers;
+-- returns the failure reply, or nil. `at` adds the batch index to the details.
+local function refuse_transfer(from, floor, from_debits, to, to_credits, amount, request_floor, pending, from_id, to_id, at)
+  local function details(t)
+    if at then t.index = at end
+    return t
+  end
   if request_floor and request_floor > floor then floor = request_floor end
+  if from - from_debits - amount < floor then
+    return fail('INSUFFICIENT_FUNDS', details({ message = 'balance would fall below the floor', account = from_id,
+      balance = from, available = from - from_debits, floor = floor }))
+  end
+  if to + to_credits + amount > MAX_SAFE or (pending and to_credits + amount > MAX_SAFE) then
+    return fail('BALANCE_LIMIT_EXCEEDED', details({ message = 'balance would exceed the largest safe integer', account = to_id }))
+  end
+  if pending and from_debits + amount > MAX_SAFE then
+    return fail('BALANCE_LIMIT_EXCEEDED', details({ message = 'pending debits would exceed the largest safe integer',
+      account = from_id }))
+  end
+  return nil
+end
+
+local function transfer(keys, args, amount, request_floor, cap)
+  local from, floor, from_debits = read_account(keys[1])
+  if not from then return fail('ACCOUNT_NOT_FOUND', { message = 'source account not found', account = args[5] }) end
+  local to, _, _, to_credits = read_account(keys[2])
+  if not to then return fail('ACCOUNT_NOT_FOUND', { message = 'target account not found', account = args[6] }) end
+  local refused = refuse_transfer(from, floor, from_debits, to, to_credits, amount, request_floor, false, args[5], args[6])
+  if refused then return refused end
   local from_after, to_after = from - amount, to + amount
-  if from_after < floor then
-    return fail('INSUFFICIENT_FUNDS', { message = 'balance would fall below the floor', account = args[5],
-      balance = from, floor = floor })
-  end
-  if to_after > MAX_SAFE then
-    return fail('BALANCE_LIMIT_EXCEEDED', { message = 'balance would exceed the largest safe integer', account = args[6] })
-  end
   check_type(keys[4], 'list', 'history is not a list') -- the source history's LPUSH is the first write
   check_type(keys[5], 'stream', 'event log is not a stream')
   local ms, from_text, to_text = now_ms(), int_text(from_after), int_text(to_after)
@@ -224,97 +250,9 @@ local function transfer(keys, args, amount, request_floor, cap)
   return { from_after, to_after, ms }
 end
 
---[[ accounts_transfer_batch — all or nothing, items applied in order (later items see earlier ones)
-  KEYS[1..n] the accounts involved   KEYS[n+1..2n] their histories, same order   KEYS[2n+1] events
-  ARGV[1] history cap (>= 1)   ARGV[2] n (number of accounts, 2 to 4000)   ARGV[3] events maxlen (>= 1)
-  ARGV[4..3+n] the account ids, same order
-  then 5 values per transfer (1 to 2000 transfers): source index, target index (1-based into KEYS, different),
-  amount (> 0), request floor ('' = none), transfer id
-  Reply: flat { source balance 1, target balance 1, source balance 2, …, server time (ms) }
-  — or an error naming the failing item: { index = 0-based item, … } ]]
-local function batch_args(keys, args)
-  local n = int_arg(args[2], 'account count', 2, 2 * MAX_ITEMS)
-  keys_ok(keys, 2 * n + 1)
-  local cap = int_arg(args[1], 'history cap', 1, MAX_SAFE)
-  int_arg(args[3], 'events maxlen', 1, MAX_SAFE)
-  local values = #args - 3 - n
-  if values < 5 or values % 5 ~= 0 or values > 5 * MAX_ITEMS then
-    invalid('ARGV', 'n account ids and then 5 values for each of 1 to ' .. MAX_ITEMS .. ' transfers')
-  end
-  for i = 4, 3 + n do id_arg(args[i], 'account id') end
-  local items = {} -- per transfer: source, target, amount, request floor (false = none)
-  for base = 4 + n, #args, 5 do
-    local s, t = int_arg(args[base], 'source index', 1, n), int_arg(args[base + 1], 'target index', 1, n)
-    if s == t then invalid('target index', 'another account than the source') end
-    items[#items + 1] = { s, t, int_arg(args[base + 2], 'amount', 1, MAX_SAFE),
-      optional_int_arg(args[base + 3], 'floor', -MAX_SAFE, MAX_SAFE), id_arg(args[base + 4], 'transfer id') }
-  end
-  return n, cap, items
-end
+--- @include accounts-pending
 
-local function transfer_batch(keys, args, n, cap, items)
-  local ids, balances, floors, opening = {}, {}, {}, {}
-  for i = 1, n do
-    ids[i] = args[3 + i]
-    balances[i], floors[i] = read_account(keys[i])
-    opening[i] = balances[i]
-  end
-  -- Simulate the whole batch first: nothing is written unless every item passes.
-  local after, used = {}, {}
-  for index, item in ipairs(items) do
-    local s, t, amount = item[1], item[2], item[3]
-    used[s], used[t] = true, true
-    if not balances[s] then
-      return fail('ACCOUNT_NOT_FOUND', { message = 'source account not found', index = index - 1, account = ids[s] })
-    end
-    if not balances[t] then
-      return fail('ACCOUNT_NOT_FOUND', { message = 'target account not found', index = index - 1, account = ids[t] })
-    end
-    local floor = floors[s]
-    if item[4] and item[4] > floor then floor = item[4] end
-    if balances[s] - amount < floor then
-      return fail('INSUFFICIENT_FUNDS', { message = 'balance would fall below the floor', index = index - 1,
-        account = ids[s], balance = balances[s], floor = floor })
-    end
-    if balances[t] + amount > MAX_SAFE then
-      return fail('BALANCE_LIMIT_EXCEEDED', { message = 'balance would exceed the largest safe integer',
-        index = index - 1, account = ids[t] })
-    end
-    balances[s] = balances[s] - amount
-    balances[t] = balances[t] + amount
-    after[2 * index - 1] = balances[s]
-    after[2 * index] = balances[t]
-  end
-  local first -- the first history written: its LPUSH fails cleanly; every other one is checked first
-  for i = 1, n do
-    if used[i] then
-      if first then check_type(keys[n + i], 'list', 'history is not a list') else first = i end
-    end
-  end
-  check_type(keys[2 * n + 1], 'stream', 'event log is not a stream')
-  local ms = now_ms()
-  local entries, events = {}, {}
-  for i = 1, n do entries[i] = {} end
-  for index, item in ipairs(items) do
-    local s, t, id = item[1], item[2], item[5]
-    local amount = args[4 + n + (index - 1) * 5 + 2] -- the amount's canonical text
-    local from_text, to_text = int_text(after[2 * index - 1]), int_text(after[2 * index])
-    local out, into = entries[s], entries[t]
-    out[#out + 1] = id .. '|o|' .. ms .. '|-' .. amount .. '|' .. ids[t] .. '|' .. from_text
-    into[#into + 1] = id .. '|i|' .. ms .. '|' .. amount .. '|' .. ids[s] .. '|' .. to_text
-    events[index] = transfer_event(id, ids[s], ids[t], amount, from_text, to_text)
-  end
-  -- Writes: one LPUSH per account (its entries in order), then one exact HINCRBY per changed account.
-  for i = 1, n do
-    if used[i] then push(keys[n + i], cap, i == first, unpack(entries[i])) end
-  end
-  for i = 1, n do
-    if balances[i] ~= opening[i] then redis.call('HINCRBY', keys[i], 'b', int_text(balances[i] - opening[i])) end
-  end
-  append_event(keys[2 * n + 1], args[3], 'transfer.batch_completed', '{"transfers":[' .. table.concat(events, ',') .. ']}')
-  after[#after + 1] = ms
-  return after
-end
+--- @include accounts-batch
 
 redis.register_function{ function_name = 'accounts_version', callback = version, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'accounts_get', callback = get, flags = { 'no-writes' } }
@@ -324,3 +262,9 @@ redis.register_function('accounts_deposit', idempotent(movement('d', 'account.de
 redis.register_function('accounts_withdraw', idempotent(movement('w', 'account.withdrawn'), movement_args))
 redis.register_function('accounts_transfer', idempotent(transfer, transfer_args))
 redis.register_function('accounts_transfer_batch', idempotent(transfer_batch, batch_args))
+redis.register_function('accounts_transfer_pending', idempotent(transfer_pending, pending_args))
+redis.register_function('accounts_post', idempotent(resolve('post'), resolve_args('post')))
+redis.register_function('accounts_void', idempotent(resolve('void'), resolve_args('void')))
+redis.register_function('accounts_expire', idempotent(resolve('expire'), resolve_args('expire')))
+redis.register_function{ function_name = 'accounts_get_transfer', callback = get_transfer, flags = { 'no-writes' } }
+redis.register_function{ function_name = 'accounts_due', callback = due, flags = { 'no-writes' } }

@@ -31,6 +31,7 @@ export class AppModule {
           historyLimit: config.historyLimit,
           idempotencyTtlSeconds: config.idempotencyTtlSeconds,
           eventsMaxLen: config.eventsMaxLen,
+          sweepIntervalMs: config.pendingSweepMs,
         }),
         // One shop for both: orders take stock from this inventory in the same atomic step.
         InventoryModule.forRoot({

@@ -50,6 +50,8 @@ export interface AppConfig {
   workers: number | 'auto';
   /** RATE_LIMIT_MAX / RATE_LIMIT_WINDOW_SECONDS: a per-client request budget; off when undefined. */
   rateLimit?: RateLimitConfig;
+  /** PENDING_SWEEP_MS: how often this instance releases expired pending transfers (every instance may); 0 = never. */
+  pendingSweepMs: number;
 }
 
 /** A bad environment variable: `variable` names it, `message` is one line saying what is expected. */
@@ -141,6 +143,7 @@ class Environment {
   @IsOptional() @IsBoolean({ message: 'must be true or false' })
   DOCS_ENABLED?: boolean;
   @integer(0, 86_400_000) RESERVATION_SWEEP_MS?: number;
+  @integer(0, 86_400_000) PENDING_SWEEP_MS?: number;
   @unsetIfEmpty() @IsOptional() @Matches(/^(auto|[1-9]\d{0,2})$/, { message: 'must be a whole number from 1 to 999, or auto' })
   WORKERS?: string;
   @unsetIfEmpty()
@@ -193,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS ?? 10_000,
     docs: parsed.DOCS_ENABLED ?? 'auto',
     reservationSweepMs: parsed.RESERVATION_SWEEP_MS ?? 1000,
+    pendingSweepMs: parsed.PENDING_SWEEP_MS ?? 1000,
     workers: parsed.WORKERS === undefined ? 1 : parsed.WORKERS === 'auto' ? 'auto' : Number(parsed.WORKERS),
     rateLimit: parsed.RATE_LIMIT_MAX ? { limit: parsed.RATE_LIMIT_MAX, windowSeconds: parsed.RATE_LIMIT_WINDOW_SECONDS ?? 60 } : undefined,
   };
@@ -215,7 +219,7 @@ const ENV_NAMES = [
   'PORT', 'ATOMIC_STRATEGY', 'REDIS_URL', 'REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS', 'REDIS_COMMAND_TIMEOUT_MS', 'LEDGER', 'SHOP', 'KV_NAMESPACE',
   'MAX_BATCH', 'HISTORY_LIMIT', 'IDEMPOTENCY_TTL_SECONDS', 'EVENTS_MAXLEN', 'LOG_LEVEL', 'LOG_FORMAT', 'METRICS',
   'SHUTDOWN_GRACE_MS', 'DOCS_ENABLED', 'RESERVATION_SWEEP_MS', 'WORKERS', 'REDIS_LOAD_FUNCTIONS', 'REDIS_TLS_CA_FILE', 'RATE_LIMIT_MAX',
-  'RATE_LIMIT_WINDOW_SECONDS', 'REDIS_CLUSTER_NODES', 'REDIS_WAIT_REPLICAS', 'REDIS_WAIT_TIMEOUT_MS',
+  'RATE_LIMIT_WINDOW_SECONDS', 'REDIS_CLUSTER_NODES', 'REDIS_WAIT_REPLICAS', 'REDIS_WAIT_TIMEOUT_MS', 'PENDING_SWEEP_MS',
 ] as const;
 
 function configError(error: ValidationError, env: NodeJS.ProcessEnv): ConfigError {

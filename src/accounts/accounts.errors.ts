@@ -8,6 +8,11 @@ export const ACCOUNTS_ERROR_STATUS: ErrorStatuses & Record<AccountsErrorCode, nu
   ACCOUNT_EXISTS: 409,
   INSUFFICIENT_FUNDS: 422,
   BALANCE_LIMIT_EXCEEDED: 422,
+  PENDING_TRANSFER_NOT_FOUND: 404,
+  PENDING_TRANSFER_ALREADY_POSTED: 409,
+  PENDING_TRANSFER_ALREADY_VOIDED: 409,
+  PENDING_TRANSFER_EXPIRED: 409,
+  PENDING_TRANSFER_AMOUNT_EXCEEDED: 422,
 };
 
 const account = { type: 'string', pattern: ID_PATTERN.source, description: 'The account concerned (transfers and batches)' };
@@ -18,8 +23,16 @@ export const ACCOUNTS_ERROR_DETAILS: Record<AccountsErrorCode, ErrorDetailsDoc> 
   ACCOUNT_NOT_FOUND: { properties: { account, index: INDEX_DETAIL } },
   ACCOUNT_EXISTS: {},
   INSUFFICIENT_FUNDS: {
-    properties: { account, balance: { ...minorUnits, description: 'The balance before' }, floor: { ...minorUnits, description: 'The floor it would fall below' }, index: INDEX_DETAIL },
+    properties: {
+      account, balance: { ...minorUnits, description: 'The balance before' }, floor: { ...minorUnits, description: 'The floor it would fall below' },
+      available: { ...minorUnits, description: 'The balance less pending debits, before' }, index: INDEX_DETAIL,
+    },
     required: ['balance', 'floor'],
   },
   BALANCE_LIMIT_EXCEEDED: { properties: { account, index: INDEX_DETAIL } },
+  PENDING_TRANSFER_NOT_FOUND: {},
+  PENDING_TRANSFER_ALREADY_POSTED: {},
+  PENDING_TRANSFER_ALREADY_VOIDED: {},
+  PENDING_TRANSFER_EXPIRED: {},
+  PENDING_TRANSFER_AMOUNT_EXCEEDED: { properties: { pending: { ...minorUnits, minimum: 1, description: 'The amount still pending' } }, required: ['pending'] },
 };

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { AtomicStrategy, DEFAULT_EVENTS_MAXLEN, KeySpace } from '@kernel/core';
 import { memoryEventLog } from '@kernel/memory';
 import { featureModule, StrategyContext } from '@kernel/nest';
@@ -12,6 +12,7 @@ import { AccountKeys } from './keys';
 import { LedgerLimits } from './ledger-rules';
 import { TransfersController } from './transfers.controller';
 import { ValidatedLedger } from './validated-ledger';
+import { ExpirySweeper } from './expiry-sweeper';
 
 export interface AccountsModuleOptions {
   /** functions: one FCALL per operation · transactions: MULTI / WATCH+MULTI · memory: in-process, no Redis. */
@@ -26,6 +27,13 @@ export interface AccountsModuleOptions {
   idempotencyTtlSeconds?: number;
   /** The cap of the ledger's event log (`XADD … MAXLEN ~`: approximate, at least this many kept). Default 100000. */
   eventsMaxLen?: number;
+  /**
+   * Release expired pending transfers every this many ms (an ExpirySweeper on this instance, stopped with the
+   * module). Default: off (call `sweepExpired` yourself); the service turns it on (PENDING_SWEEP_MS, 1000).
+   */
+  sweepIntervalMs?: number;
+  /** Expiries per sweepExpired call of the sweeper (1..1000). Default 100. */
+  sweepBatch?: number;
 }
 
 const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureModule<AccountsModuleOptions>({
@@ -65,6 +73,23 @@ async function createLedger(options: AccountsModuleOptions, { memory, redis }: S
     !(limits.eventsMaxLen >= 1)) {
     throw new Error('AccountsModule historyLimit, idempotencyTtlSeconds and eventsMaxLen must be >= 1');
   }
+  const { sweepIntervalMs, sweepBatch = 100 } = options;
+  if (sweepIntervalMs !== undefined && !(Number.isSafeInteger(sweepIntervalMs) && sweepIntervalMs >= 0)) {
+    throw new Error('AccountsModule sweepIntervalMs must be an integer >= 0 (0 = off)');
+  }
+  if (!(Number.isInteger(sweepBatch) && sweepBatch >= 1 && sweepBatch <= 1000)) throw new Error('AccountsModule sweepBatch must be 1..1000');
+  const ledger = await createAdapter(options, limits, { memory, redis });
+  if (!sweepIntervalMs) return ledger;
+  const logger = new Logger('AccountsModule');
+  const sweeper = new ExpirySweeper(ledger, sweepIntervalMs, sweepBatch, 10,
+    (err) => logger.warn(`expiry sweep failed (next tick retries): ${(err as Error).message}`));
+  sweeper.start();
+  // Nest calls onModuleDestroy on provider values that have one: the sweeper stops with the module.
+  return Object.assign(ledger, { onModuleDestroy: () => sweeper.stop() });
+}
+
+async function createAdapter(options: AccountsModuleOptions, limits: LedgerLimits, { memory, redis }: StrategyContext):
+  Promise<ValidatedLedger> {
   const ledger = options.ledger ?? 'main';
   if (options.strategy === 'memory') {
     return new ValidatedLedger(new MemoryAccountsLedger(limits, ledger, memoryEventLog(memory, ledger)), limits);
@@ -74,7 +99,7 @@ async function createLedger(options: AccountsModuleOptions, { memory, redis }: S
   if (options.strategy === 'functions') {
     const library = libraries.get('accounts');
     await library.prepare(redisOptions.loadFunctions !== false);
-    return new ValidatedLedger(new RedisFunctionsAccountsLedger(library, keys, limits), limits);
+    return new ValidatedLedger(new RedisFunctionsAccountsLedger(library, keys, limits, client), limits);
   }
   return new ValidatedLedger(new RedisTransactionsAccountsLedger(client, watch, keys, limits), limits);
 }

@@ -20,9 +20,26 @@ export interface AccountsLedger {
   transferBatch(cmds: readonly Transfer[], options?: WriteOptions): Promise<TransferReceipt[]>;
   /** Newest first; `next` is the cursor of the following page, null on the last. ACCOUNT_NOT_FOUND */
   history(id: string, page?: HistoryQuery): Promise<HistoryPage>;
+  /**
+   * Two-phase transfers (`transfer({ …, pending: true, timeoutSeconds })` reserves): each resolves exactly once.
+   * Post moves `amount` (default: all of it; the rest is released). PENDING_TRANSFER_NOT_FOUND,
+   * PENDING_TRANSFER_ALREADY_POSTED / _ALREADY_VOIDED / _EXPIRED, PENDING_TRANSFER_AMOUNT_EXCEEDED
+   */
+  postTransfer(cmd: PostPending, options?: WriteOptions): Promise<PendingTransfer>;
+  /** Releases the whole reservation. The same codes as postTransfer (but the amount one). */
+  voidTransfer(cmd: VoidPending, options?: WriteOptions): Promise<PendingTransfer>;
+  /** A pending transfer's state (past its deadline it is `expired`, released or not yet). PENDING_TRANSFER_NOT_FOUND */
+  getTransfer(id: string): Promise<PendingTransfer>;
+  /**
+   * Releases up to `limit` (1..1000, default 100) pending transfers past their deadline, oldest deadline first.
+   * Idempotent and safe to run from every instance at once: a transfer resolved meanwhile is skipped.
+   */
+  sweepExpired(limit?: number): Promise<SweepResult>;
 }
 
-export type AccountsErrorCode = 'ACCOUNT_NOT_FOUND' | 'ACCOUNT_EXISTS' | 'INSUFFICIENT_FUNDS' | 'BALANCE_LIMIT_EXCEEDED';
+export type AccountsErrorCode = 'ACCOUNT_NOT_FOUND' | 'ACCOUNT_EXISTS' | 'INSUFFICIENT_FUNDS' | 'BALANCE_LIMIT_EXCEEDED'
+  | 'PENDING_TRANSFER_NOT_FOUND' | 'PENDING_TRANSFER_ALREADY_POSTED' | 'PENDING_TRANSFER_ALREADY_VOIDED'
+  | 'PENDING_TRANSFER_EXPIRED' | 'PENDING_TRANSFER_AMOUNT_EXCEEDED';
 
 export interface WriteOptions {
   /**
@@ -43,8 +60,15 @@ export interface OpenAccount {
 
 export interface Account {
   id: string;
+  /** Posted balance. */
   balance: number;
   minBalance: number;
+  /** Reserved by open pending transfers from this account (not yet posted or released). */
+  pendingDebits: number;
+  /** Reserved by open pending transfers to this account. */
+  pendingCredits: number;
+  /** balance − pendingDebits: what a withdrawal or a new transfer may spend down to the floor. */
+  available: number;
 }
 
 export interface Movement {
@@ -63,8 +87,46 @@ export interface Transfer {
   to: string;
   /** > 0 */
   amount: number;
-  /** After the debit the source keeps at least max(its own floor, this). */
+  /** After the debit the source keeps at least max(its own floor, this) available. */
   minBalance?: number;
+  /** Reserve instead of moving: the source's pendingDebits and the target's pendingCredits grow. */
+  pending?: boolean;
+  /** With `pending` (required then, 1..4294967295): the reservation expires this long after (server time). */
+  timeoutSeconds?: number;
+}
+
+export type PendingStatus = 'pending' | 'posted' | 'voided' | 'expired';
+
+export interface PostPending {
+  /** The pending transfer's id. */
+  id: string;
+  /** 1..the reserved amount; default all of it. The rest is released. */
+  amount?: number;
+}
+
+export interface VoidPending {
+  id: string;
+}
+
+export interface PendingTransfer {
+  id: string;
+  from: string;
+  to: string;
+  /** The reserved amount. */
+  amount: number;
+  /** `expired` once past its deadline, even before the sweeper released it. */
+  status: PendingStatus;
+  /** Posted: the amount moved (≤ amount). */
+  postedAmount?: number;
+  createdAt: string;
+  expiresAt: string;
+  /** When it was posted, voided or released as expired. */
+  resolvedAt?: string;
+}
+
+export interface SweepResult {
+  /** The ids released as expired by this call. */
+  expired: string[];
 }
 
 export interface TransferReceipt {
@@ -75,9 +137,18 @@ export interface TransferReceipt {
   amount: number;
   /** Server time of the transfer (ISO 8601). */
   at: string;
+  /** Pending transfers only: balances above are unchanged; the reservation expires then. */
+  status?: 'pending';
+  expiresAt?: string;
 }
 
-export type HistoryKind = 'transfer_out' | 'transfer_in' | 'deposit' | 'withdrawal';
+/**
+ * pending_* (reserved), post_* (moved: the balance changes), void_* / expire_* (released). For the reservation
+ * kinds `amount` is the reserved amount, signed as the transfer when reserved and reversed when released, and
+ * `balance` (posted) is unchanged.
+ */
+export type HistoryKind = 'transfer_out' | 'transfer_in' | 'deposit' | 'withdrawal' | 'pending_out' | 'pending_in'
+  | 'post_out' | 'post_in' | 'void_out' | 'void_in' | 'expire_out' | 'expire_in';
 
 export interface HistoryEntry {
   /** The transfer id, or the id of the deposit/withdrawal. */

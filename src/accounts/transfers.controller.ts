@@ -1,9 +1,9 @@
-import { Controller, Headers, Inject, Post } from '@nestjs/common';
-import { ApiAtomicRoute, ApiGroup, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
+import { Controller, Get, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { ApiAtomicRoute, ApiGroup, ApiIdParam, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
 import { ACCOUNTS_ERROR_DETAILS, ACCOUNTS_ERROR_STATUS } from './accounts.errors';
 import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
 import { TransferBatchResponse, TransferReceiptResponse } from './dto/responses';
-import { TransferBatchDto, TransferDto } from './dto/transfer.dto';
+import { PostTransferDto, TransferBatchDto, TransferDto } from './dto/transfer.dto';
 
 const statuses = ACCOUNTS_ERROR_STATUS;
 const details = ACCOUNTS_ERROR_DETAILS;
@@ -35,5 +35,25 @@ export class TransfersController {
   async batch(@AtomicBody() { transfers }: TransferBatchDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
     const receipts = replay(await this.ledger.transferBatch(transfers, { idempotencyKey }));
     return { transfers: receipts };
+  }
+
+  /** A pending (two-phase) transfer's state. */
+  @Get(':id')
+  get(@Param('id') id: string) {
+    return this.ledger.getTransfer(id);
+  }
+
+  @Post(':id/post')
+  @HttpCode(200)
+  async post(@Param('id') id: string, @AtomicBody() { amount }: PostTransferDto, @Replay() replay: ReplayHeader,
+    @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.ledger.postTransfer({ id, amount }, { idempotencyKey }));
+  }
+
+  /** No body fields (a body, if sent, is ignored). */
+  @Post(':id/void')
+  @HttpCode(200)
+  async void(@Param('id') id: string, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.ledger.voidTransfer({ id }, { idempotencyKey }));
   }
 }

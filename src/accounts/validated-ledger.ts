@@ -1,7 +1,10 @@
 import type {
-  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
+  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, PendingTransfer, PostPending, SweepResult,
+  Transfer, TransferReceipt, VoidPending, WriteOptions,
 } from './accounts.port';
-import { checkBatch, checkHistoryQuery, checkMovement, checkOpen, checkTransfer, LedgerLimits } from './ledger-rules';
+import {
+  checkBatch, checkHistoryQuery, checkMovement, checkOpen, checkPost, checkSweepLimit, checkTransfer, LedgerLimits,
+} from './ledger-rules';
 import { assertId, assertIdempotencyKey } from '@kernel/core';
 
 /**
@@ -43,6 +46,25 @@ export class ValidatedLedger implements AccountsLedger {
 
   async history(id: string, query?: HistoryQuery): Promise<HistoryPage> {
     return this.inner.history(id, checkHistoryQuery(id, query));
+  }
+
+  async postTransfer(cmd: PostPending, options?: WriteOptions): Promise<PendingTransfer> {
+    checkPost(cmd);
+    return this.inner.postTransfer({ id: cmd.id, amount: cmd.amount }, checkOptions(options));
+  }
+
+  async voidTransfer(cmd: VoidPending, options?: WriteOptions): Promise<PendingTransfer> {
+    assertId(cmd?.id, 'id');
+    return this.inner.voidTransfer({ id: cmd.id }, checkOptions(options));
+  }
+
+  async getTransfer(id: string): Promise<PendingTransfer> {
+    assertId(id, 'id');
+    return this.inner.getTransfer(id);
+  }
+
+  async sweepExpired(limit?: number): Promise<SweepResult> {
+    return this.inner.sweepExpired(checkSweepLimit(limit));
   }
 }
 

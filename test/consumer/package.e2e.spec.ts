@@ -99,7 +99,7 @@ describe('npm pack', () => {
     const host = await start(join('node_modules', '.bin', 'redis-atomic'), ['serve'], { ATOMIC_STRATEGY: 'memory', PORT: String(port) }, /listening on/);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/accounts`, post({ id: 'a', balance: 5 }));
-      expect({ status: res.status, body: await res.json() }).toEqual({ status: 201, body: { id: 'a', balance: 5, minBalance: 0 } });
+      expect({ status: res.status, body: await res.json() }).toEqual({ status: 201, body: { id: 'a', balance: 5, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 5 } });
     } finally {
       await host.stop();
     }

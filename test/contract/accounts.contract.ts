@@ -42,20 +42,20 @@ export function accountsContract(makeFixture: () => Promise<LedgerFixture>): voi
   describe('open / get', () => {
     it('opens with a zero balance and floor by default', async () => {
       const [a] = uniqueIds('a');
-      await expect(ledger.open({ id: a })).resolves.toEqual({ id: a, balance: 0, minBalance: 0 });
-      await expect(ledger.get(a)).resolves.toEqual({ id: a, balance: 0, minBalance: 0 });
+      await expect(ledger.open({ id: a })).resolves.toEqual({ id: a, balance: 0, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 0 });
+      await expect(ledger.get(a)).resolves.toEqual({ id: a, balance: 0, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 0 });
     });
 
     it('opens with an opening balance and an overdraft floor', async () => {
       const [a] = uniqueIds('a');
-      await expect(ledger.open({ id: a, balance: 1234, minBalance: -500 })).resolves.toEqual({ id: a, balance: 1234, minBalance: -500 });
-      await expect(ledger.get(a)).resolves.toEqual({ id: a, balance: 1234, minBalance: -500 });
+      await expect(ledger.open({ id: a, balance: 1234, minBalance: -500 })).resolves.toEqual({ id: a, balance: 1234, minBalance: -500, pendingDebits: 0, pendingCredits: 0, available: 1234 });
+      await expect(ledger.get(a)).resolves.toEqual({ id: a, balance: 1234, minBalance: -500, pendingDebits: 0, pendingCredits: 0, available: 1234 });
     });
 
     it('keeps balances up to the largest safe integer exactly', async () => {
       const [a] = uniqueIds('a');
       await ledger.open({ id: a, balance: MAX, minBalance: -MAX });
-      await expect(ledger.get(a)).resolves.toEqual({ id: a, balance: MAX, minBalance: -MAX });
+      await expect(ledger.get(a)).resolves.toEqual({ id: a, balance: MAX, minBalance: -MAX, pendingDebits: 0, pendingCredits: 0, available: MAX });
     });
 
     it('refuses to open an existing account and leaves it as it was', async () => {

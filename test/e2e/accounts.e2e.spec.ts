@@ -118,7 +118,7 @@ describe.each(STRATEGIES)('HTTP API, strategy $strategy', ({ strategy, full }) =
       REDIS_URL: ctx.server?.url ?? 'redis://127.0.0.1:1', // memory must not need it
       LEDGER,
       MAX_BATCH: String(MAX_BATCH),
-      RESERVATION_SWEEP_MS: '0', // no background sweeps: the tests count the commands Redis receives
+      RESERVATION_SWEEP_MS: '0', PENDING_SWEEP_MS: '0', // no background sweeps: the tests count the commands Redis receives
     });
     ctx.app = await createApp(config, { logger: false });
     await ctx.app.init(); // registers the routes (listen() does it in main.ts)
@@ -135,12 +135,12 @@ describe.each(STRATEGIES)('HTTP API, strategy $strategy', ({ strategy, full }) =
   it('POST /accounts → 201 {id,balance,minBalance}; GET /accounts/:id → 200 with the same account', async () => {
     const a = uid();
     const opened = await send(ctx, post('/accounts', { id: a, balance: 100, minBalance: -50 }));
-    expect(opened).toEqual({ status: 201, body: { id: a, balance: 100, minBalance: -50 } });
-    expect(await send(ctx, get(`/accounts/${a}`))).toEqual({ status: 200, body: { id: a, balance: 100, minBalance: -50 } });
+    expect(opened).toEqual({ status: 201, body: { id: a, balance: 100, minBalance: -50, pendingDebits: 0, pendingCredits: 0, available: 100 } });
+    expect(await send(ctx, get(`/accounts/${a}`))).toEqual({ status: 200, body: { id: a, balance: 100, minBalance: -50, pendingDebits: 0, pendingCredits: 0, available: 100 } });
 
     const b = uid();
-    expect(await send(ctx, post('/accounts', { id: b }))).toEqual({ status: 201, body: { id: b, balance: 0, minBalance: 0 } });
-    expect(await send(ctx, get(`/accounts/${b}`))).toEqual({ status: 200, body: { id: b, balance: 0, minBalance: 0 } });
+    expect(await send(ctx, post('/accounts', { id: b }))).toEqual({ status: 201, body: { id: b, balance: 0, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 0 } });
+    expect(await send(ctx, get(`/accounts/${b}`))).toEqual({ status: 200, body: { id: b, balance: 0, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 0 } });
   });
 
   if (usesRedis) {
@@ -428,7 +428,7 @@ describe.each(STRATEGIES)('HTTP API, strategy $strategy', ({ strategy, full }) =
         await open(a, 5, -3);
         await expectRejected(ctx, post('/accounts', { id: a }), 409, 'ACCOUNT_EXISTS');
         await expectRejected(ctx, post('/accounts', { id: a, balance: 1000, minBalance: 0 }), 409, 'ACCOUNT_EXISTS');
-        expect((await send(ctx, get(`/accounts/${a}`))).body).toEqual({ id: a, balance: 5, minBalance: -3 });
+        expect((await send(ctx, get(`/accounts/${a}`))).body).toEqual({ id: a, balance: 5, minBalance: -3, pendingDebits: 0, pendingCredits: 0, available: 5 });
       });
 
       describe('422 INSUFFICIENT_FUNDS: nothing written', () => {
@@ -600,7 +600,7 @@ describe.each(STRATEGIES)('HTTP API, strategy $strategy', ({ strategy, full }) =
         expect(await send(ctx, get(`/accounts/${a}`))).toEqual({
           status: 404, body: expect.objectContaining({ statusCode: 404, code: 'ACCOUNT_NOT_FOUND' }),
         });
-        expect(await send(ctx, post('/accounts', { id: a, balance: 3 }))).toEqual({ status: 201, body: { id: a, balance: 3, minBalance: 0 } });
+        expect(await send(ctx, post('/accounts', { id: a, balance: 3 }))).toEqual({ status: 201, body: { id: a, balance: 3, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 3 } });
         expect(await send(ctx, post('/transfers', { from: a, to: uid('gone'), amount: 1 }))).toMatchObject({
           status: 404, body: { code: 'ACCOUNT_NOT_FOUND' },
         });

@@ -54,7 +54,7 @@ describe.each(STRATEGIES)('kv HTTP API, strategy %s', (strategy) => {
       server = await RedisServer.start();
       client = server.client();
     }
-    app = await createApp(loadConfig({ ATOMIC_STRATEGY: strategy, REDIS_URL: server?.url ?? 'redis://127.0.0.1:1', RESERVATION_SWEEP_MS: '0' }), { logger: false });
+    app = await createApp(loadConfig({ ATOMIC_STRATEGY: strategy, REDIS_URL: server?.url ?? 'redis://127.0.0.1:1', RESERVATION_SWEEP_MS: '0', PENDING_SWEEP_MS: '0' }), { logger: false });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
   });

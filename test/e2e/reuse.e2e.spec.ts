@@ -83,7 +83,7 @@ describe('reusing AccountsModule in another Nest app (functions, ledger "payroll
     expect(receipt).toEqual({
       id: expect.any(String), from: { id: COMPANY, balance: 7_000 }, to: { id: 'alice', balance: 3_000 }, amount: 3_000, at: expect.any(String),
     });
-    expect(await payroll.ledger.get('alice')).toEqual({ id: 'alice', balance: 3_000, minBalance: 0 });
+    expect(await payroll.ledger.get('alice')).toEqual({ id: 'alice', balance: 3_000, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 3_000 });
     const history = await payroll.ledger.history('alice');
     expect(history.entries).toEqual([expect.objectContaining({ transferId: receipt.id, type: 'transfer_in', amount: 3_000, counterparty: COMPANY })]);
     // the port's rules come with it: typed errors, nothing paid
@@ -138,7 +138,7 @@ describe('reusing AccountsModule with the memory strategy and no RedisAtomicModu
       await expect(payroll.paySalary('bob', 301)).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
       await expect(payroll.hire('bob')).rejects.toMatchObject({ code: 'ACCOUNT_EXISTS' });
       await expect(payroll.paySalary('b:ob', 1)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-      expect(await payroll.ledger.get('bob')).toEqual({ id: 'bob', balance: 200, minBalance: 0 });
+      expect(await payroll.ledger.get('bob')).toEqual({ id: 'bob', balance: 200, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 200 });
     } finally {
       await app.close();
     }

@@ -161,7 +161,7 @@ describe.each(STRATEGIES)('Idempotency-Key on the shop routes, strategy %s', (st
     const instance = await createApp(loadConfig({
       ATOMIC_STRATEGY: strategy,
       REDIS_URL: server?.url ?? 'redis://127.0.0.1:1', // memory must not need it
-      RESERVATION_SWEEP_MS: '0', // no background sweeps: the tests count the commands Redis receives
+      RESERVATION_SWEEP_MS: '0', PENDING_SWEEP_MS: '0', // no background sweeps: the tests count the commands Redis receives
       ...env,
     }), { logger: false });
     await instance.init();

@@ -102,7 +102,7 @@ describe.each(STRATEGIES)('shop HTTP API, strategy %s', (strategy) => {
       ctx.server = await RedisServer.start();
       ctx.client = ctx.server.client();
     }
-    const config = loadConfig({ ATOMIC_STRATEGY: strategy, REDIS_URL: ctx.server?.url ?? 'redis://127.0.0.1:1', SHOP, RESERVATION_SWEEP_MS: '0' }); // no background sweeps: the tests count the commands Redis receives
+    const config = loadConfig({ ATOMIC_STRATEGY: strategy, REDIS_URL: ctx.server?.url ?? 'redis://127.0.0.1:1', SHOP, RESERVATION_SWEEP_MS: '0', PENDING_SWEEP_MS: '0' }); // no background sweeps: the tests count the commands Redis receives
     ctx.app = await createApp(config, { logger: false });
     await ctx.app.init();
     await ctx.app.getHttpAdapter().getInstance().ready();
@@ -305,7 +305,7 @@ describe.each(STRATEGIES)('shop HTTP API, strategy %s', (strategy) => {
     it('409 CONFLICT when WATCH retries run out; the conflicted restocks wrote nothing', async () => {
       // The same app with a WATCH budget of one attempt and no in-process queue: concurrent restocks of one
       // product watch the same sorted set, so all but the first EXEC of each round abort.
-      const config = loadConfig({ ATOMIC_STRATEGY: strategy, REDIS_URL: ctx.server!.url, SHOP, RESERVATION_SWEEP_MS: '0' }); // no background sweeps: the tests count the commands Redis receives
+      const config = loadConfig({ ATOMIC_STRATEGY: strategy, REDIS_URL: ctx.server!.url, SHOP, RESERVATION_SWEEP_MS: '0', PENDING_SWEEP_MS: '0' }); // no background sweeps: the tests count the commands Redis receives
       const tight = { ...config, redis: { ...config.redis, watch: { maxAttempts: 1, queueSameKeys: false } } as AppConfig['redis'] };
       const app = await createApp(tight, { logger: false });
       await app.init();

@@ -49,7 +49,7 @@ export async function wireLedger(url: string, strategy: RedisStrategy, options: 
  */
 export async function buildApp(env: Record<string, string>, redis: Partial<RedisAtomicOptions> = {}):
   Promise<NestFastifyApplication> {
-  const config = loadConfig({ RESERVATION_SWEEP_MS: '0', ...env }); // no background sweeps: tests count commands and kill connections
+  const config = loadConfig({ RESERVATION_SWEEP_MS: '0', PENDING_SWEEP_MS: '0', ...env }); // no background sweeps: tests count commands and kill connections
   const withRedis: AppConfig = { ...config, redis: { ...config.redis, ...redis } as AppConfig['redis'] };
   const app = await createApp(withRedis, { logger: false });
   await app.init();

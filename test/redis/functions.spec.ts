@@ -68,11 +68,15 @@ describe('FunctionLibrary loading', () => {
       const functions = lib[lib.indexOf('functions') + 1] as unknown[][];
       const flags = Object.fromEntries(functions.map((f) => [f[f.indexOf('name') + 1], f[f.indexOf('flags') + 1]]));
       expect(Object.keys(flags).sort()).toEqual(['accounts_get', 'accounts_history', 'accounts_open', 'accounts_transfer',
-        'accounts_transfer_batch', 'accounts_version', 'accounts_deposit', 'accounts_withdraw'].sort());
+        'accounts_transfer_batch', 'accounts_version', 'accounts_deposit', 'accounts_withdraw', 'accounts_transfer_pending', 'accounts_post',
+        'accounts_void', 'accounts_expire', 'accounts_get_transfer', 'accounts_due'].sort());
       expect(flags.accounts_version).toEqual(['no-writes']);
       expect(flags.accounts_get).toEqual(['no-writes']);
       expect(flags.accounts_history).toEqual(['no-writes']);
       expect(flags.accounts_transfer).toEqual([]);
+      expect(flags.accounts_get_transfer).toEqual(['no-writes']);
+      expect(flags.accounts_due).toEqual(['no-writes']);
+      expect(flags.accounts_post).toEqual([]);
     } finally {
       client.disconnect();
     }
@@ -106,7 +110,7 @@ describe('FunctionLibrary loading', () => {
     const { ledger } = await wire('functions');
     await ledger.open({ id: 'alice', balance: 5, minBalance: -7 });
     await admin.call('FUNCTION', 'FLUSH');
-    expect(await ledger.get('alice')).toEqual({ id: 'alice', balance: 5, minBalance: -7 });
+    expect(await ledger.get('alice')).toEqual({ id: 'alice', balance: 5, minBalance: -7, pendingDebits: 0, pendingCredits: 0, available: 5 });
   });
 
   it('concurrent calls after a flush share one reload', async () => {
@@ -125,7 +129,7 @@ describe('FunctionLibrary loading', () => {
     expect(results).toHaveLength(30);
     expect(load).toHaveBeenCalledTimes(1);
     expect(await commandCalls(admin, 'function|load')).toBe(1);
-    expect(await ledger.get('alice')).toEqual({ id: 'alice', balance: 210, minBalance: 0 }); // 1 + … + 20, each once
+    expect(await ledger.get('alice')).toEqual({ id: 'alice', balance: 210, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 210 }); // 1 + … + 20, each once
     expect(await admin.llen(HIST('alice'))).toBe(20);
   });
 
@@ -157,7 +161,7 @@ describe('FunctionLibrary loading', () => {
 
     // and the ledger works normally afterwards
     await ledger.open({ id: 'alice', balance: 3 });
-    expect(await ledger.get('alice')).toEqual({ id: 'alice', balance: 3, minBalance: 0 });
+    expect(await ledger.get('alice')).toEqual({ id: 'alice', balance: 3, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 3 });
   });
 });
 
@@ -165,11 +169,11 @@ describe('replies decode to typed results (functions strategy)', () => {
   it('accounts, balances and receipts are numbers, exact up to Number.MAX_SAFE_INTEGER', async () => {
     const { ledger } = await wire('functions');
     const big = Number.MAX_SAFE_INTEGER - 1000;
-    expect(await ledger.open({ id: 'alice', balance: big, minBalance: -50 })).toEqual({ id: 'alice', balance: big, minBalance: -50 });
+    expect(await ledger.open({ id: 'alice', balance: big, minBalance: -50 })).toEqual({ id: 'alice', balance: big, minBalance: -50, pendingDebits: 0, pendingCredits: 0, available: big });
     await ledger.open({ id: 'bob', balance: 10 });
 
     const got = await ledger.get('alice');
-    expect(got).toEqual({ id: 'alice', balance: big, minBalance: -50 });
+    expect(got).toEqual({ id: 'alice', balance: big, minBalance: -50, pendingDebits: 0, pendingCredits: 0, available: big });
     expect(typeof got.balance).toBe('number');
 
     expect(await ledger.deposit({ id: 'alice', amount: 1000 })).toEqual({ id: 'alice', balance: Number.MAX_SAFE_INTEGER });
@@ -260,7 +264,7 @@ describe('Lua business errors decode to AtomicError with code and details', () =
     expect(decoded).toBeInstanceOf(AtomicError);
     expect(decoded.code).toBe('INSUFFICIENT_FUNDS');
     expect(decoded.message).toBe('balance would fall below the floor');
-    expect(decoded.details).toEqual({ account: 'alice', balance: 10, floor: -5 });
+    expect(decoded.details).toEqual({ account: 'alice', balance: 10, available: 10, floor: -5 });
   });
 
   it('transfer, open, deposit, withdraw and get report their codes through the ledger', async () => {
@@ -297,7 +301,7 @@ describe('Lua business errors decode to AtomicError with code and details', () =
         { from: 'b', to: 'a', amount: 1 },
       ]));
       expect(funds.code).toBe('INSUFFICIENT_FUNDS');
-      expect(funds.details).toEqual({ index: 1, account: 'a', balance: 40, floor: 0 });
+      expect(funds.details).toEqual({ index: 1, account: 'a', balance: 40, available: 40, floor: 0 });
 
       const missing = await atomicRejection(ledger.transferBatch([
         { from: 'a', to: 'b', amount: 1 },

@@ -38,8 +38,17 @@ const BASES: Base[] = [
   { fn: 'accounts_withdraw', keys: [L('acct:a'), L('hist:a'), L('events')], args: ['5', 'op1', '10', 'a', '1000'], write: true, record: L('idem:1') },
   { fn: 'accounts_transfer', keys: [L('acct:a'), L('acct:b'), L('hist:a'), L('hist:b'), L('events')],
     args: ['5', '', 't1', '10', 'a', 'b', '1000'], write: true, record: L('idem:1') },
-  { fn: 'accounts_transfer_batch', keys: [L('acct:a'), L('acct:b'), L('hist:a'), L('hist:b'), L('events')],
-    args: ['10', '2', '1000', 'a', 'b', '1', '2', '5', '', 't1', '2', '1', '3', '-5', 't2'], write: true, record: L('idem:1') },
+  { fn: 'accounts_transfer_batch', keys: [L('acct:a'), L('acct:b'), L('hist:a'), L('hist:b'), L('events'), L('pend-deadlines:all'),
+    L('pend:t3')], args: ['10', '2', '1000', 'a', 'b', '1', '2', '5', '', 't1', '', '2', '1', '3', '-5', 't2', '', '1', '2', '4', '', 't3', '60'],
+  write: true, record: L('idem:1') },
+  { fn: 'accounts_transfer_pending', keys: [L('acct:a'), L('acct:b'), L('hist:a'), L('hist:b'), L('pend:t9'), L('pend-deadlines:all'), L('events')],
+    args: ['5', '', 't9', '10', 'a', 'b', '1000', '60'], write: true, record: L('idem:1') },
+  ...['accounts_post', 'accounts_void'].map((fn) => ({ fn, keys: [L('pend:p1'), L('pend-deadlines:all'), L('events'), L('acct:a'), L('acct:b'),
+    L('hist:a'), L('hist:b')], args: ['p1', '', '10', '1000'], write: true, record: L('idem:1') })),
+  { fn: 'accounts_expire', keys: [L('pend:p2'), L('pend-deadlines:all'), L('events'), L('acct:a'), L('acct:b'), L('hist:a'), L('hist:b')],
+    args: ['p2', '', '10', '1000'], write: true, record: L('idem:1') },
+  { fn: 'accounts_get_transfer', keys: [L('pend:p1')], args: [], write: false },
+  { fn: 'accounts_due', keys: [L('pend-deadlines:all')], args: ['10'], write: false },
   { fn: 'inventory_version', keys: [], args: [], write: false },
   { fn: 'inventory_set_stock', keys: [S('inventory:stock'), S('events')], args: ['p1', '10', '1000'], write: true, record: S('shop-idem:1') },
   { fn: 'inventory_restock', keys: [S('inventory:stock'), S('events')], args: ['p1', '3', '1000'], write: true, record: S('shop-idem:1') },
@@ -82,7 +91,11 @@ const BASES: Base[] = [
 async function seed(client: Redis): Promise<void> {
   await client.flushall();
   const p = client.pipeline();
-  p.hset(L('acct:a'), 'b', 100, 'm', 0).hset(L('acct:b'), 'b', 50, 'm', -10).rpush(L('hist:a'), 'x|d|1|100||100');
+  p.hset(L('acct:a'), 'b', 100, 'm', 0, 'dp', 27).hset(L('acct:b'), 'b', 50, 'm', -10, 'cp', 27).rpush(L('hist:a'), 'x|d|1|100||100');
+  // Two pending transfers a → b: p1 open until far in the future, p2 past its deadline (not yet swept).
+  p.hset(L('pend:p1'), 'f', 'a', 't', 'b', 'a', 20, 's', 'pending', 'c', 1, 'e', 9_000_000_000_000);
+  p.hset(L('pend:p2'), 'f', 'a', 't', 'b', 'a', 7, 's', 'pending', 'c', 1, 'e', 2);
+  p.zadd(L('pend-deadlines:all'), 9_000_000_000_000, 'p1', 2, 'p2');
   p.xadd(L('events'), '*', 'type', 'seed', 'data', '{}').set(L('idem:old'), 'f0|o|1,2');
   p.zadd(S('inventory:stock'), 10, 'p1', 5, 'p2').xadd(S('events'), '*', 'type', 'seed', 'data', '{}');
   for (const [id, status] of [['o1', 'pending'], ['o3', 'processing']]) {
@@ -106,6 +119,7 @@ const BAD_VALUES = ['', ' ', '0', '-0', '-1', '1.5', '1e3', '007', ' 5', '0x10',
   '[{"k":1,"key":"x","op":"nope"}]', '[{"k":9,"key":"x","op":"del"}]', '[{"k":1,"key":"x","op":"set","value":1}]',
   '[{"k":1,"key":"x","op":"exists","field":null}]', '[{"productId":"p1","quantity":2,"unitPrice":3.5}]', '{"a":', 'f1', '60'];
 const KEY_POOL = ['untagged', 'ra:{}:empty', 'ra:{other}:k', L('acct:b'), L('hist:b'), L('events'), L('decoy:string'), L('new'),
+  L('pend:p1'), L('pend:p2'), L('pend-deadlines:all'), L('acct:a'),
   L('idem:old'), S('inventory:stock'), S('inventory:held'), S('inventory:deadlines'), S('reservation:r1'), S('reservation:r3'),
   S('decoy:set'), S('order:o1'), S('queue:pending'), S('events'), N('kv:h'), N('decoy:zset'),
   N('events'), N('kv:new')];
@@ -236,6 +250,13 @@ describe('every Lua function, called directly', () => {
     ['an empty reservation id in a sweep', { fn: 'inventory_expire_due', at: 3, value: '' }],
     ['an id with a separator', { fn: 'accounts_transfer', at: 4, value: 't|1' }],
     ['a TTL without a fingerprint', { fn: 'accounts_open', at: 1, value: '60' }],
+    ['a timeout of 0', { fn: 'accounts_transfer_pending', at: 9, value: '0' }],
+    ['a timeout past 2^32 - 1', { fn: 'accounts_transfer_pending', at: 9, value: '4294967296' }],
+    ['a pending key of another transfer', { fn: 'accounts_transfer_pending', at: 4, value: 't8' }],
+    ['an amount for a void', { fn: 'accounts_void', at: 3, value: '5' }],
+    ['a post amount of 0', { fn: 'accounts_post', at: 3, value: '0' }],
+    ['a batch timeout of 1.5', { fn: 'accounts_transfer_batch', at: 24, value: '1.5' }],
+    ['a sweep limit of 1001', { fn: 'accounts_due', at: 0, value: '1001' }],
   ])('%s is INVALID_ARGUMENT, before any write', async (_, { fn, at, value: bad }) => {
     await seed(client);
     const { keys, args } = callOf(BASES.find((b) => b.fn === fn)!, false);

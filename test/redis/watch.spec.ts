@@ -280,7 +280,7 @@ describe('(d) a connection drop in the middle is typed, never success', () => {
     expect(['OUTCOME_UNKNOWN', 'STORE_UNAVAILABLE']).toContain((err as AtomicError).code);
     await admin.call('CLIENT', 'UNPAUSE');
     await waitFor(() => client.status === 'ready', 'the shared client to reconnect');
-    expect(await ledger.get('a')).toEqual({ id: 'a', balance: 100, minBalance: 0 }); // a round trip after reconnecting
+    expect(await ledger.get('a')).toEqual({ id: 'a', balance: 100, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 100 }); // a round trip after reconnecting
     expect(await keyspaceSnapshot(admin)).toBe(before); // not run, and not re-sent
   });
 

@@ -17,6 +17,10 @@ abstract class BrokenLedger implements AccountsLedger {
   deposit: AccountsLedger['deposit'] = (cmd) => this.real.deposit(cmd);
   withdraw: AccountsLedger['withdraw'] = (cmd) => this.real.withdraw(cmd);
   history: AccountsLedger['history'] = (id, query) => this.real.history(id, query);
+  postTransfer: AccountsLedger['postTransfer'] = (cmd) => this.real.postTransfer(cmd);
+  voidTransfer: AccountsLedger['voidTransfer'] = (cmd) => this.real.voidTransfer(cmd);
+  getTransfer: AccountsLedger['getTransfer'] = (id) => this.real.getTransfer(id);
+  sweepExpired: AccountsLedger['sweepExpired'] = (limit) => this.real.sweepExpired(limit);
 
   abstract transfer(cmd: Transfer): Promise<TransferReceipt>;
 
@@ -71,4 +75,31 @@ export class ReadThenWriteLedger extends BrokenLedger {
     await multi.exec();
     return { id, from: { id: cmd.from, balance: from }, to: { id: cmd.to, balance: to }, amount: cmd.amount, at };
   }
+}
+
+/**
+ * Posts a pending transfer WITHOUT checking its state or deadline (it does check the amount): the record is read,
+ * then MULTI moves the money and clears the reservation. Posting an already resolved transfer moves money again and
+ * releases a reservation twice — what the two-phase checker must catch.
+ */
+export class UncheckedPostLedger extends BrokenLedger {
+  transfer = (cmd: Transfer): Promise<TransferReceipt> => this.real.transfer(cmd);
+
+  override postTransfer: AccountsLedger['postTransfer'] = async ({ id, amount }) => {
+    const view = await this.real.getTransfer(id);
+    const posted = amount ?? view.amount;
+    if (posted > view.amount) throw Object.assign(new Error('amount exceeded'), { code: 'PENDING_TRANSFER_AMOUNT_EXCEEDED' });
+    const ms = Date.now();
+    const [, [, fromBalance], , [, toBalance]] = (await this.client.multi()
+      .hincrby(this.keys.account(view.from), 'dp', -view.amount).hincrby(this.keys.account(view.from), 'b', -posted)
+      .hincrby(this.keys.account(view.to), 'cp', -view.amount).hincrby(this.keys.account(view.to), 'b', posted)
+      .hset(this.keys.pending(id), 's', 'posted', 'r', ms, 'p', posted)
+      .zrem(this.keys.deadlines, id)
+      .exec()) as [Error | null, number][];
+    await this.client.multi()
+      .lpush(this.keys.history(view.from), encodeEntry(id, 'po', ms, -posted, view.to, fromBalance))
+      .lpush(this.keys.history(view.to), encodeEntry(id, 'pi', ms, posted, view.from, toBalance))
+      .exec();
+    return { ...view, status: 'posted', postedAmount: posted, resolvedAt: new Date(ms).toISOString() };
+  };
 }

@@ -1,11 +1,15 @@
-import { idempotentCall, IdempotentCall, operationId } from '@kernel/core';
+import { AtomicError, idempotentCall, IdempotentCall, operationId } from '@kernel/core';
 import { MemoryEventLog, MemoryIdempotency } from '@kernel/memory';
 import type {
-  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, Transfer, TransferReceipt, WriteOptions,
+  Account, AccountsLedger, Balance, HistoryPage, HistoryQuery, Movement, OpenAccount, PendingTransfer, PostPending, SweepResult,
+  Transfer, TransferReceipt, VoidPending, WriteOptions,
 } from '../accounts.port';
 import { AccountEvent, accountEvents } from '../events';
 import { encodeEntry, entryOfCursor, historyPage, KindCode } from '../history-codec';
-import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers, requestOf } from '../ledger-rules';
+import {
+  AccountState, accountsError, accountView, LedgerLimits, PendingRecord, pendingView, planMovement, planResolve, planTransfers, requestOf,
+  Resolution,
+} from '../ledger-rules';
 
 /**
  * In-process ledger with the same observable behaviour as the Redis adapters (same contract suite; history
@@ -13,7 +17,10 @@ import { AccountState, accountsError, LedgerLimits, planMovement, planTransfers,
  * checks and writes synchronously — no `await` in between — so each is atomic on Node's single thread.
  */
 export class MemoryAccountsLedger implements AccountsLedger {
-  private readonly accounts = new Map<string, { balance: number; minBalance: number }>();
+  private readonly accounts = new Map<string, NonNullable<AccountState>>();
+  /** Pending transfers by id, and the open ones' deadlines (the Redis adapters' sorted set). */
+  private readonly pending = new Map<string, PendingRecord>();
+  private readonly deadlines = new Map<string, number>();
   private readonly histories = new Map<string, string[]>();
   private readonly records = new MemoryIdempotency();
 
@@ -24,16 +31,17 @@ export class MemoryAccountsLedger implements AccountsLedger {
     return this.records.run(this.call(options, requestOf.open(cmd)), () => {
       const { id, balance = 0, minBalance = 0 } = cmd;
       if (this.accounts.has(id)) throw accountsError('ACCOUNT_EXISTS', 'account already exists');
-      this.accounts.set(id, { balance, minBalance });
+      const account = { balance, minBalance, pendingDebits: 0, pendingCredits: 0 };
+      this.accounts.set(id, account);
       this.append(accountEvents.opened(id, balance, minBalance));
-      return { id, balance, minBalance };
+      return accountView(id, account);
     });
   }
 
   async get(id: string): Promise<Account> {
     const account = this.accounts.get(id);
     if (!account) throw accountsError('ACCOUNT_NOT_FOUND', 'account not found');
-    return { id, ...account };
+    return accountView(id, account);
   }
 
   async deposit(cmd: Movement, options?: WriteOptions): Promise<Balance> {
@@ -68,6 +76,51 @@ export class MemoryAccountsLedger implements AccountsLedger {
     return historyPage(stored.slice(start, start + limit + 1), limit);
   }
 
+  async postTransfer(cmd: PostPending, options?: WriteOptions): Promise<PendingTransfer> {
+    return this.records.run(this.call(options, requestOf.post(cmd)), () => this.resolve(cmd.id, 'post', cmd.amount)!);
+  }
+
+  async voidTransfer(cmd: VoidPending, options?: WriteOptions): Promise<PendingTransfer> {
+    return this.records.run(this.call(options, requestOf.void(cmd.id)), () => this.resolve(cmd.id, 'void')!);
+  }
+
+  async getTransfer(id: string): Promise<PendingTransfer> {
+    const record = this.pending.get(id);
+    if (!record) throw accountsError('PENDING_TRANSFER_NOT_FOUND', 'pending transfer not found');
+    return pendingView(id, record, Date.now());
+  }
+
+  async sweepExpired(limit = 100): Promise<SweepResult> {
+    const now = Date.now();
+    const due = [...this.deadlines].filter(([, deadline]) => deadline <= now).sort((a, b) => a[1] - b[1]).slice(0, limit);
+    const expired: string[] = [];
+    for (const [id] of due) if (this.resolve(id, 'expire')) expired.push(id);
+    return { expired };
+  }
+
+  /** Post, void or expire (null: an expiry with nothing to do). Synchronous: check and effect are one step. */
+  private resolve(id: string, mode: Resolution, amount?: number): PendingTransfer | null {
+    const record = this.pending.get(id) ?? null;
+    const now = Date.now();
+    const posted = planResolve(record, mode, now, amount);
+    if (posted === null || !record) return null;
+    const from = this.accounts.get(record.from)!;
+    const to = this.accounts.get(record.to)!;
+    from.pendingDebits -= record.amount;
+    to.pendingCredits -= record.amount;
+    from.balance -= posted;
+    to.balance += posted;
+    const [out, into, sign] = mode === 'post' ? ['po', 'pi', -1] as const : mode === 'void' ? ['vo', 'vi', 1] as const : ['xo', 'xi', 1] as const;
+    const moved = mode === 'post' ? posted : record.amount;
+    this.push(record.from, [encodeEntry(id, out, now, sign * moved, record.to, from.balance)]);
+    this.push(record.to, [encodeEntry(id, into, now, -sign * moved, record.from, to.balance)]);
+    Object.assign(record, { state: mode === 'post' ? 'posted' : mode === 'void' ? 'voided' : 'expired', resolvedMs: now },
+      mode === 'post' ? { postedAmount: posted } : {});
+    this.deadlines.delete(id);
+    this.append(accountEvents.resolved(mode, id, record.from, record.to, record.amount, posted, from.balance, to.balance));
+    return pendingView(id, record, now);
+  }
+
   private call(options: WriteOptions | undefined, request: unknown): IdempotentCall | undefined {
     return idempotentCall(this.ledger, options?.idempotencyKey, request, { ttlSeconds: this.limits.idempotencyTtlSeconds });
   }
@@ -86,20 +139,30 @@ export class MemoryAccountsLedger implements AccountsLedger {
     for (const { from, to } of cmds) {
       for (const id of [from, to]) involved.set(id, this.accounts.get(id) ?? null);
     }
-    const { after, balances } = planTransfers(involved, cmds, batch);
+    const { after, positions } = planTransfers(involved, cmds, batch);
+    // A new pending transfer's id is fresh (random, or derived from an idempotency key whose record expired).
+    if (cmds.some((cmd, i) => cmd.pending && this.pending.has(operationId(call, i)))) {
+      throw new AtomicError('INVALID_ARGUMENT', 'transfer id must be a new pending transfer id');
+    }
     const ms = Date.now();
     const entries = new Map<string, string[]>([...involved.keys()].map((id) => [id, []]));
-    const receipts = cmds.map((cmd, i) => {
+    const deadlines = cmds.map((cmd) => (cmd.pending ? ms + cmd.timeoutSeconds! * 1000 : undefined));
+    const receipts = cmds.map((cmd, i): TransferReceipt => {
       const id = operationId(call, i);
       const [fromBalance, toBalance] = after[i];
-      entries.get(cmd.from)!.push(encodeEntry(id, 'o', ms, -cmd.amount, cmd.to, fromBalance));
-      entries.get(cmd.to)!.push(encodeEntry(id, 'i', ms, cmd.amount, cmd.from, toBalance));
-      return { id, from: { id: cmd.from, balance: fromBalance }, to: { id: cmd.to, balance: toBalance }, amount: cmd.amount,
+      const [out, into] = cmd.pending ? ['ho', 'hi'] as const : ['o', 'i'] as const;
+      entries.get(cmd.from)!.push(encodeEntry(id, out, ms, -cmd.amount, cmd.to, fromBalance));
+      entries.get(cmd.to)!.push(encodeEntry(id, into, ms, cmd.amount, cmd.from, toBalance));
+      const receipt = { id, from: { id: cmd.from, balance: fromBalance }, to: { id: cmd.to, balance: toBalance }, amount: cmd.amount,
         at: new Date(ms).toISOString() };
+      if (!cmd.pending) return receipt;
+      this.pending.set(id, { from: cmd.from, to: cmd.to, amount: cmd.amount, state: 'pending', createdMs: ms, deadlineMs: deadlines[i]! });
+      this.deadlines.set(id, deadlines[i]!);
+      return { ...receipt, status: 'pending', expiresAt: new Date(deadlines[i]!).toISOString() };
     });
-    for (const [id, balance] of balances) this.accounts.get(id)!.balance = balance;
+    for (const [id, position] of positions) Object.assign(this.accounts.get(id)!, position);
     for (const [id, list] of entries) this.push(id, list);
-    this.append(accountEvents.transfers(cmds, receipts.map((r) => r.id), after, batch));
+    this.append(accountEvents.transfers(cmds, receipts.map((r) => r.id), after, batch, deadlines));
     return receipts;
   }
 

@@ -1,6 +1,8 @@
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, ValidateNested } from 'class-validator';
+import { ArrayMinSize, IsArray, IsBoolean, IsInt, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ID_PATTERN } from '@kernel/core';
 import { ApiField, AtomicId, MinorUnits, Optional, schemaRef } from '@kernel/nest/http';
+import { MAX_TIMEOUT_SECONDS } from '../ledger-rules';
 
 /** `from` and `to` must differ (checked by the port: 400). */
 export class TransferDto {
@@ -22,6 +24,24 @@ export class TransferDto {
   @MinorUnits()
   @ApiField({ example: 0 })
   minBalance?: number;
+
+  /** Reserve instead of moving (a two-phase transfer); needs timeoutSeconds (the port checks the pair). */
+  @Optional()
+  @IsBoolean()
+  pending?: boolean;
+
+  @Optional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_TIMEOUT_SECONDS)
+  timeoutSeconds?: number;
+}
+
+/** POST /transfers/:id/post — `amount` defaults to all of the reservation; the rest is released. */
+export class PostTransferDto {
+  @Optional()
+  @MinorUnits(1)
+  amount?: number;
 }
 
 /**
