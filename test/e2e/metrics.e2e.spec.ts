@@ -200,7 +200,7 @@ describe('metrics in an app that embeds the modules (no HTTP, its own registry)'
       const ledger = moduleRef.get<AccountsLedger>(getLedgerToken('payroll'));
       await ledger.open({ id: 'company', balance: 10 });
       await expect(ledger.get('nobody')).rejects.toMatchObject({ code: 'ACCOUNT_NOT_FOUND' });
-      expect(await ledger.get('company')).toEqual({ id: 'company', balance: 10, minBalance: 0 }); // the port works as before
+      expect(await ledger.get('company')).toMatchObject({ id: 'company', balance: 10, minBalance: 0, available: 10 }); // the port works as before
       const text = await registry.metrics();
       expect(promtool(text).status).toBe(0);
       const all = samples(text);

@@ -29,7 +29,9 @@ const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined, freq: 3 
 const extra = fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, fc.record({ note: fc.string() })); // mostly no unknown field
 const withExtra = (a: fc.Arbitrary<Record<string, unknown>>) => fc.tuple(a, extra).map(([o, x]) => strip({ ...o, ...(x ?? {}) }));
 const strip = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-const transfer = withExtra(fc.record({ from: id, to: id, amount: int, minBalance: maybe(int) }));
+const transfer = withExtra(fc.record({
+  from: id, to: id, amount: int, minBalance: maybe(int), pending: maybe(fc.oneof(fc.boolean(), fc.constant('true'))), timeoutSeconds: maybe(int),
+}));
 const line = withExtra(fc.record({ productId: id, quantity: int, unitPrice: int }));
 
 const CASES: [string, Function, fc.Arbitrary<unknown>][] = [

@@ -37,6 +37,7 @@ const RULES: Record<string, (constraints: unknown[]) => Rule | undefined> = {
   min: ([min]) => (v) => typeof v === 'number' && typeof min === 'number' && v >= min,
   max: ([max]) => (v) => typeof v === 'number' && typeof max === 'number' && v <= max,
   isArray: () => (v) => Array.isArray(v),
+  isBoolean: () => (v) => typeof v === 'boolean',
   arrayMinSize: ([n]) => (v) => Array.isArray(v) && v.length >= (n as number),
   arrayMaxSize: ([n]) => (v) => Array.isArray(v) && v.length <= (n as number),
   matches: ([pattern, modifiers]) => {
