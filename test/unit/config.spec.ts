@@ -40,7 +40,7 @@ describe('the validated environment (loadConfig)', () => {
     expect(loadConfig({})).toEqual({
       port: 3000, strategy: 'functions', redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: 5000, waitReplicas: 0, waitTimeoutMs: 1000 }, ledger: 'main', shop: 'main', kvNamespace: 'kv',
       maxBatch: 1000, historyLimit: 1000, idempotencyTtlSeconds: 86_400, eventsMaxLen: 100_000, log: { level: 'info', format: 'json' },
-      metrics: true, shutdownGraceMs: 10_000, docs: 'auto', reservationSweepMs: 1000, workers: 1,
+      metrics: true, shutdownGraceMs: 10_000, docs: 'auto', reservationSweepMs: 1000, pendingSweepMs: 1000, workers: 1,
     });
     expect(loadConfig({ NODE_ENV: 'development' }).log.format).toBe('pretty');
     expect(loadConfig({ PORT: '', LOG_FORMAT: '' })).toMatchObject({ port: 3000, log: { format: 'json' } }); // empty = unset
@@ -51,7 +51,7 @@ describe('the validated environment (loadConfig)', () => {
       PORT: '8080', ATOMIC_STRATEGY: 'transactions', REDIS_URL: 'rediss://u:p@cache:6380/2', REDIS_TLS: 'false', REDIS_COMMAND_TIMEOUT_MS: '250', LEDGER: 'payroll',
       SHOP: 'eu-1', KV_NAMESPACE: 'flags', MAX_BATCH: '2000', HISTORY_LIMIT: '5', IDEMPOTENCY_TTL_SECONDS: '60', EVENTS_MAXLEN: '10',
       LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty', METRICS: 'false', SHUTDOWN_GRACE_MS: '0', DOCS_ENABLED: 'false', RESERVATION_SWEEP_MS: '0',
-      WORKERS: 'auto', REDIS_LOAD_FUNCTIONS: 'false', RATE_LIMIT_MAX: '100', RATE_LIMIT_WINDOW_SECONDS: '10',
+      PENDING_SWEEP_MS: '250', WORKERS: 'auto', REDIS_LOAD_FUNCTIONS: 'false', RATE_LIMIT_MAX: '100', RATE_LIMIT_WINDOW_SECONDS: '10',
       REDIS_CLUSTER_NODES: '10.0.0.1:7000,cache-2:7001', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200',
     })).toEqual({
       port: 8080, strategy: 'transactions', redis: {
@@ -59,7 +59,7 @@ describe('the validated environment (loadConfig)', () => {
         waitReplicas: 1, waitTimeoutMs: 200,
       },
       ledger: 'payroll', shop: 'eu-1', kvNamespace: 'flags', maxBatch: 2000, historyLimit: 5, idempotencyTtlSeconds: 60, eventsMaxLen: 10,
-      log: { level: 'debug', format: 'pretty' }, metrics: false, shutdownGraceMs: 0, docs: false, reservationSweepMs: 0, workers: 'auto',
+      log: { level: 'debug', format: 'pretty' }, metrics: false, shutdownGraceMs: 0, docs: false, reservationSweepMs: 0, pendingSweepMs: 250, workers: 'auto',
       rateLimit: { limit: 100, windowSeconds: 10 },
     });
   });
@@ -91,6 +91,7 @@ describe('the validated environment (loadConfig)', () => {
     ['WORKERS', '0', 'WORKERS must be a whole number from 1 to 999, or auto (got "0")'],
     ['DOCS_ENABLED', 'maybe', 'DOCS_ENABLED must be true or false (got "maybe")'],
     ['RESERVATION_SWEEP_MS', '1.5', 'RESERVATION_SWEEP_MS must be a whole number from 0 to 86400000 (got "1.5")'],
+    ['PENDING_SWEEP_MS', '-1', 'PENDING_SWEEP_MS must be a whole number from 0 to 86400000 (got "-1")'],
     ['REDIS_LOAD_FUNCTIONS', 'yes', 'REDIS_LOAD_FUNCTIONS must be true or false (got "yes")'],
     ['RATE_LIMIT_MAX', '-1', 'RATE_LIMIT_MAX must be a whole number >= 0 (got "-1")'],
     ['RATE_LIMIT_WINDOW_SECONDS', '0', 'RATE_LIMIT_WINDOW_SECONDS must be a whole number from 1 to 86400 (got "0")'],
