@@ -59,7 +59,9 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
       server = await RedisServer.start();
       client = server.client();
     }
-    app = await createApp(loadConfig({ ATOMIC_STRATEGY: strategy, REDIS_URL: server?.url ?? 'redis://127.0.0.1:1', MAX_BATCH: '50' }), { logger: false });
+    // PENDING_SWEEP_MS: the service's sweeper releases the lapsing pending transfer soon after its deadline (checked last)
+    app = await createApp(loadConfig({ ATOMIC_STRATEGY: strategy, REDIS_URL: server?.url ?? 'redis://127.0.0.1:1', MAX_BATCH: '50',
+      PENDING_SWEEP_MS: '200' }), { logger: false });
     const fastify = app.getHttpAdapter().getInstance();
     fastify.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) if (method !== 'HEAD') registered.push(`${method} ${route.url}`);
@@ -112,10 +114,13 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
 
   if (full) it('the response validator bites (a control): a wrong body, status or header is reported', () => {
     const v = api.validator;
-    const ok = { status: 200, body: { id: 'a', balance: 1, minBalance: 0 }, raw: '', headers: { 'content-type': 'application/json' } };
+    const account = { id: 'a', balance: 1, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 1 };
+    const ok = { status: 200, body: account, raw: '', headers: { 'content-type': 'application/json' } };
     expect(v.problems('GET /accounts/{id}', ok)).toEqual([]);
-    expect(v.problems('GET /accounts/{id}', { ...ok, body: { id: 'a', balance: 1.5, minBalance: 0 } })).not.toEqual([]);
-    expect(v.problems('GET /accounts/{id}', { ...ok, body: { id: 'a', balance: 1, minBalance: 0, extra: 1 } })).not.toEqual([]);
+    expect(v.problems('GET /accounts/{id}', { ...ok, body: { ...account, balance: 1.5 } })).not.toEqual([]);
+    expect(v.problems('GET /accounts/{id}', { ...ok, body: { ...account, extra: 1 } })).not.toEqual([]);
+    expect(v.problems('GET /accounts/{id}', { ...ok, body: { ...account, pendingDebits: undefined } })).not.toEqual([]);
+    expect(v.problems('GET /accounts/{id}', { ...ok, body: { ...account, pendingCredits: -1 } })).not.toEqual([]);
     expect(v.problems('GET /accounts/{id}', { ...ok, status: 418 })).not.toEqual([]);
     expect(v.problems('GET /accounts/{id}', { ...ok, status: 404, body: { statusCode: 404, code: 'INSUFFICIENT_FUNDS', message: 'x' } })).not.toEqual([]);
     const notFound = { ...ok, status: 404, body: { statusCode: 404, code: 'ACCOUNT_NOT_FOUND', message: 'x' } };
@@ -126,6 +131,8 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     expect(v.problems('POST /transfers', { ...refused, body: { ...refused.body, floor: undefined } })).not.toEqual([]);
     // and requests: the body, path, query and header rules
     expect(v.requestProblems('POST /transfers', { body: { from: 'a', to: 'b', amount: 1 }, headers: { 'Idempotency-Key': 'k' } })).toEqual([]);
+    expect(v.requestProblems('POST /transfers', { body: { from: 'a', to: 'b', amount: 1, pending: true, timeoutSeconds: 60 } })).toEqual([]);
+    expect(v.requestProblems('POST /transfers', { body: { from: 'a', to: 'b', amount: 1, pending: 'yes', timeoutSeconds: 0 } })).toHaveLength(1);
     expect(v.requestProblems('POST /transfers', { body: { from: 'a', to: 'b', amount: 0 } })).not.toEqual([]);
     expect(v.requestProblems('POST /transfers', { body: { from: 'a', to: 'b', amount: 1 }, headers: { 'idempotency-key': '' } })).not.toEqual([]);
     expect(v.requestProblems('GET /accounts/{id}/history', { params: { id: 'a' }, query: { limit: '1000' } })).toEqual([]);
@@ -196,6 +203,87 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     const replayedRefusal = await expectAnswer('POST /accounts/{id}/withdraw', { params: { id: a }, body: { amount: 1e9 }, headers: { 'idempotency-key': refusedKey } }, 422, 'INSUFFICIENT_FUNDS');
     expect(replayedRefusal.headers['idempotent-replayed']).toBe('true');
   });
+
+  it('two-phase transfers: reserve, read, post (partly or all), void, expire; every refusal, replays', async () => {
+    const src = 'acct-pend-src', dst = 'acct-pend-dst';
+    await expectAnswer('POST /accounts', { body: { id: src, balance: 1_000 } }, 201);
+    await expectAnswer('POST /accounts', { body: { id: dst } }, 201);
+    const hold = async (amount: number, timeoutSeconds = 600, headers?: Record<string, string>) =>
+      (await expectAnswer('POST /transfers', { body: { from: src, to: dst, amount, pending: true, timeoutSeconds }, headers }, 201)).body;
+    const transfer = async (id: string) => (await expectAnswer('GET /transfers/{id}', { params: { id } }, 200)).body;
+    // reserved for 1 s: it lapses while the rest runs (checked last)
+    const lapsing = await hold(10, 1);
+    const p = await hold(100);
+    expect(p).toMatchObject({ from: { id: src, balance: 1_000 }, to: { id: dst, balance: 0 }, amount: 100, status: 'pending', expiresAt: expect.any(String) });
+    const { body: account } = await expectAnswer('GET /accounts/{id}', { params: { id: src } }, 200);
+    expect(account).toMatchObject({ balance: 1_000, available: account.balance - account.pendingDebits });
+    expect([100, 110]).toContain(account.pendingDebits); // the lapsing one may be released already
+    expect((await expectAnswer('GET /accounts/{id}', { params: { id: dst } }, 200)).body).toMatchObject({ balance: 0, available: 0 });
+    expect(await transfer(p.id)).toEqual({ id: p.id, from: src, to: dst, amount: 100, status: 'pending', createdAt: p.at, expiresAt: p.expiresAt });
+
+    // unknown ids (a plain transfer's included)
+    const plain = (await expectAnswer('POST /transfers', { body: { from: src, to: dst, amount: 1 } }, 201)).body;
+    await expectAnswer('GET /transfers/{id}', { params: { id: plain.id } }, 404, 'PENDING_TRANSFER_NOT_FOUND');
+    await expectAnswer('POST /transfers/{id}/post', { params: { id: 'nothing' }, body: {} }, 404, 'PENDING_TRANSFER_NOT_FOUND');
+    await expectAnswer('POST /transfers/{id}/void', { params: { id: 'nothing' } }, 404, 'PENDING_TRANSFER_NOT_FOUND');
+    // a reservation counts against what the source may spend: INSUFFICIENT_FUNDS carries `available`
+    expect((await expectAnswer('POST /transfers', { body: { from: src, to: dst, amount: 1_000, pending: true, timeoutSeconds: 60 } }, 422,
+      'INSUFFICIENT_FUNDS')).body).toMatchObject({ account: src, balance: 999, floor: 0, available: expect.any(Number) });
+    expect((await expectAnswer('POST /accounts/{id}/withdraw', { params: { id: src }, body: { amount: 950 } }, 422, 'INSUFFICIENT_FUNDS')).body)
+      .toMatchObject({ balance: 999, floor: 0 });
+
+    // post part of it (the rest is released), then every second resolution is refused
+    expect((await expectAnswer('POST /transfers/{id}/post', { params: { id: p.id }, body: { amount: 101 } }, 422, 'PENDING_TRANSFER_AMOUNT_EXCEEDED')).body)
+      .toMatchObject({ pending: 100 });
+    const key = uid('post');
+    const posted = await expectAnswer('POST /transfers/{id}/post', { params: { id: p.id }, body: { amount: 60 }, headers: { 'idempotency-key': key } }, 200);
+    expect(posted.body).toMatchObject({ id: p.id, status: 'posted', amount: 100, postedAmount: 60, createdAt: p.at, resolvedAt: expect.any(String) });
+    const replayed = await expectAnswer('POST /transfers/{id}/post', { params: { id: p.id }, body: { amount: 60 }, headers: { 'idempotency-key': key } }, 200);
+    expect(replayed).toMatchObject({ body: posted.body, headers: { 'idempotent-replayed': 'true' } });
+    expect(await transfer(p.id)).toMatchObject({ status: 'posted', postedAmount: 60, resolvedAt: posted.body.resolvedAt });
+    await expectAnswer('POST /transfers/{id}/post', { params: { id: p.id }, body: {} }, 409, 'PENDING_TRANSFER_ALREADY_POSTED');
+    await expectAnswer('POST /transfers/{id}/void', { params: { id: p.id } }, 409, 'PENDING_TRANSFER_ALREADY_POSTED');
+    // post all of it (no amount)
+    const all = await hold(5);
+    expect((await expectAnswer('POST /transfers/{id}/post', { params: { id: all.id }, body: {} }, 200)).body).toMatchObject({ status: 'posted', postedAmount: 5 });
+
+    // void: the whole reservation released, nothing moved; then refused, a replayed refusal marked
+    const v = await hold(50);
+    expect((await expectAnswer('POST /transfers/{id}/void', { params: { id: v.id } }, 200)).body).toMatchObject({ id: v.id, status: 'voided', amount: 50 });
+    const voidKey = uid('void');
+    await expectAnswer('POST /transfers/{id}/void', { params: { id: v.id }, headers: { 'idempotency-key': voidKey } }, 409, 'PENDING_TRANSFER_ALREADY_VOIDED');
+    expect((await expectAnswer('POST /transfers/{id}/void', { params: { id: v.id }, headers: { 'idempotency-key': voidKey } }, 409,
+      'PENDING_TRANSFER_ALREADY_VOIDED')).headers['idempotent-replayed']).toBe('true');
+    await expectAnswer('POST /transfers/{id}/post', { params: { id: v.id }, body: { amount: 1 } }, 409, 'PENDING_TRANSFER_ALREADY_VOIDED');
+    expect(await transfer(v.id)).toMatchObject({ status: 'voided', resolvedAt: expect.any(String) });
+
+    // a batch may reserve too: its receipts say which items are pending
+    const batch = await expectAnswer('POST /transfers/batch', { body: { transfers: [{ from: src, to: dst, amount: 20, pending: true, timeoutSeconds: 600 },
+      { from: src, to: dst, amount: 1 }] } }, 201);
+    expect(batch.body.transfers.map((t: { status?: string }) => t.status ?? 'posted')).toEqual(['pending', 'posted']);
+    await expectAnswer('POST /transfers/{id}/void', { params: { id: batch.body.transfers[0].id } }, 200);
+
+    // the 1 s reservation has lapsed by now, or will shortly (server clock): `expired`, neither postable nor voidable
+    const deadline = Date.now() + 20_000;
+    while ((await transfer(lapsing.id)).status !== 'expired') {
+      if (Date.now() > deadline) throw new Error(`pending transfer ${lapsing.id} never showed expired`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await expectAnswer('POST /transfers/{id}/post', { params: { id: lapsing.id }, body: {} }, 409, 'PENDING_TRANSFER_EXPIRED');
+    await expectAnswer('POST /transfers/{id}/void', { params: { id: lapsing.id } }, 409, 'PENDING_TRANSFER_EXPIRED');
+    // and the sweeper releases it by itself: then the histories hold every kind
+    while ((await call('GET /accounts/{id}', { params: { id: src } })).body.pendingDebits !== 0) {
+      if (Date.now() > deadline) throw new Error(`the sweeper never released ${lapsing.id}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await transfer(lapsing.id)).toMatchObject({ status: 'expired', resolvedAt: expect.any(String) });
+    expect((await expectAnswer('GET /accounts/{id}', { params: { id: src } }, 200)).body)
+      .toEqual({ id: src, balance: 1_000 - 1 - 60 - 5 - 1, minBalance: 0, pendingDebits: 0, pendingCredits: 0, available: 1_000 - 1 - 60 - 5 - 1 });
+    const kinds = async (id: string) =>
+      new Set((await expectAnswer('GET /accounts/{id}/history', { params: { id }, query: { limit: '1000' } }, 200)).body.entries.map((e: { type: string }) => e.type));
+    expect([...await kinds(src)].sort()).toEqual(['expire_out', 'pending_out', 'post_out', 'transfer_out', 'void_out']);
+    expect([...await kinds(dst)].sort()).toEqual(['expire_in', 'pending_in', 'post_in', 'transfer_in', 'void_in']);
+  }, 60_000);
 
   it('inventory and orders: successes, business errors, the claim queue', async () => {
     await expectAnswer('PUT /inventory/{productId}', { params: { productId: p1 }, body: { stock: 10 } }, 200);
@@ -360,6 +448,9 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     'GET /accounts/{id}/history': { params: { id: a }, query: { limit: '0' } },
     'POST /transfers': { body: { from: a, to: a, amount: 1 } },
     'POST /transfers/batch': { body: { transfers: [] } },
+    'GET /transfers/{id}': { params: { id: 'not.an.id' } },
+    'POST /transfers/{id}/post': { params: { id: 'pending-x' }, body: { amount: 0 } },
+    'POST /transfers/{id}/void': { params: { id: 'not.an.id' } },
     'PUT /inventory/{productId}': { params: { productId: p1 }, body: { stock: -1 } },
     'POST /inventory/{productId}/restock': { params: { productId: p1 }, body: { quantity: '10' } },
     'GET /inventory/{productId}': { params: { productId: 'not.an.id' } },
@@ -393,6 +484,8 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     'POST /accounts/{id}/withdraw': [{ params: { id: a }, body: { amount: 1 } }, { params: { id: b }, body: { amount: 1 } }],
     'POST /transfers': [{ body: { from: a, to: b, amount: 1 } }, { body: { from: a, to: b, amount: 2 } }],
     'POST /transfers/batch': [{ body: { transfers: [{ from: a, to: b, amount: 1 }] } }, { body: { transfers: [{ from: b, to: a, amount: 1 }] } }],
+    'POST /transfers/{id}/post': [{ params: { id: 'pending-x' }, body: { amount: 1 } }, { params: { id: 'pending-x' }, body: { amount: 2 } }],
+    'POST /transfers/{id}/void': [{ params: { id: 'pending-x' } }, { params: { id: 'pending-y' } }],
     'PUT /inventory/{productId}': [{ params: { productId: p1 }, body: { stock: 20 } }, { params: { productId: p1 }, body: { stock: 21 } }],
     'POST /inventory/{productId}/restock': [{ params: { productId: p1 }, body: { quantity: 1 } }, { params: { productId: p1 }, body: { quantity: 2 } }],
     'POST /inventory/{productId}/reservations': [{ params: { productId: p1 }, body: { quantity: 1, ttlSeconds: 60 } }, { params: { productId: p1 }, body: { quantity: 2, ttlSeconds: 60 } }],
@@ -454,6 +547,7 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
       ...Object.fromEntries(Object.entries(differentRequests).map(([k, [first]]) => [k, first])),
       'GET /accounts/{id}': { params: { id: a } },
       'GET /accounts/{id}/history': { params: { id: a } },
+      'GET /transfers/{id}': { params: { id: 'pending-x' } },
       'GET /inventory/{productId}': { params: { productId: p1 } },
       'GET /inventory': { query: { below: '10' } },
       'GET /inventory/{productId}/reservations/{id}': { params: { productId: p1, id: 'res-x' } },

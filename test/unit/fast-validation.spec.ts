@@ -9,7 +9,7 @@ import { IsEmail } from 'class-validator';
 import { fastCheck, validationPipe } from '@kernel/nest/http';
 import { AmountDto } from '../../src/accounts/dto/amount.dto';
 import { OpenAccountDto } from '../../src/accounts/dto/open-account.dto';
-import { TransferBatchDto, TransferDto } from '../../src/accounts/dto/transfer.dto';
+import { PostTransferDto, TransferBatchDto, TransferDto } from '../../src/accounts/dto/transfer.dto';
 import { KvTransactionDto } from '../../src/kv/dto/transaction.dto';
 import { RestockDto, SetStockDto } from '../../src/shop/inventory/dto/stock.dto';
 import { PlaceOrderDto } from '../../src/shop/orders/dto/place-order.dto';
@@ -29,14 +29,14 @@ const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined, freq: 3 
 const extra = fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, fc.record({ note: fc.string() })); // mostly no unknown field
 const withExtra = (a: fc.Arbitrary<Record<string, unknown>>) => fc.tuple(a, extra).map(([o, x]) => strip({ ...o, ...(x ?? {}) }));
 const strip = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-const transfer = withExtra(fc.record({
-  from: id, to: id, amount: int, minBalance: maybe(int), pending: maybe(fc.oneof(fc.boolean(), fc.constant('true'))), timeoutSeconds: maybe(int),
-}));
+const bool = fc.oneof({ arbitrary: fc.boolean(), weight: 8 }, fc.constant('true'), fc.constant(1), fc.constant(null));
+const transfer = withExtra(fc.record({ from: id, to: id, amount: int, minBalance: maybe(int), pending: maybe(bool), timeoutSeconds: maybe(int) }));
 const line = withExtra(fc.record({ productId: id, quantity: int, unitPrice: int }));
 
 const CASES: [string, Function, fc.Arbitrary<unknown>][] = [
   ['TransferDto', TransferDto, transfer],
   ['TransferBatchDto', TransferBatchDto, withExtra(fc.record({ transfers: fc.oneof({ arbitrary: fc.array(transfer, { maxLength: 3 }), weight: 8 }, fc.constant('x')) }))],
+  ['PostTransferDto', PostTransferDto, withExtra(fc.record({ amount: maybe(int) }))],
   ['OpenAccountDto', OpenAccountDto, withExtra(fc.record({ id, balance: maybe(int), minBalance: maybe(int) }))],
   ['AmountDto', AmountDto, withExtra(fc.record({ amount: int }))],
   ['SetStockDto', SetStockDto, withExtra(fc.record({ stock: int }))],

@@ -28,12 +28,22 @@ export class TransferDto {
   /** Reserve instead of moving (a two-phase transfer); needs timeoutSeconds (the port checks the pair). */
   @Optional()
   @IsBoolean()
+  @ApiField({
+    type: 'boolean', example: true,
+    description: 'Reserve instead of moving (a two-phase transfer): the receipt says `status: \'pending\'` and `expiresAt`; ' +
+      'balances stay, the source\'s `pendingDebits` and the target\'s `pendingCredits` grow. Needs `timeoutSeconds`.',
+  })
   pending?: boolean;
 
+  /** With `pending` (required then, refused without it): the reservation expires this long after (server time). */
   @Optional()
   @IsInt()
   @Min(1)
   @Max(MAX_TIMEOUT_SECONDS)
+  @ApiField({
+    type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_SECONDS, example: 60,
+    description: 'With `pending: true` only (required then): seconds until the reservation expires, server time',
+  })
   timeoutSeconds?: number;
 }
 
@@ -41,6 +51,7 @@ export class TransferDto {
 export class PostTransferDto {
   @Optional()
   @MinorUnits(1)
+  @ApiField({ example: 2000, description: 'The amount to move: 1 to the reserved amount (default all of it); the rest is released' })
   amount?: number;
 }
 

@@ -34,10 +34,10 @@ type Rule = (value: unknown) => boolean;
 /** class-validator's own semantics for the rules our DTOs use (see its `is*` functions). */
 const RULES: Record<string, (constraints: unknown[]) => Rule | undefined> = {
   isInt: () => (v) => typeof v === 'number' && Number.isInteger(v),
+  isBoolean: () => (v) => typeof v === 'boolean', // a JSON body never holds a Boolean object
   min: ([min]) => (v) => typeof v === 'number' && typeof min === 'number' && v >= min,
   max: ([max]) => (v) => typeof v === 'number' && typeof max === 'number' && v <= max,
   isArray: () => (v) => Array.isArray(v),
-  isBoolean: () => (v) => typeof v === 'boolean',
   arrayMinSize: ([n]) => (v) => Array.isArray(v) && v.length >= (n as number),
   arrayMaxSize: ([n]) => (v) => Array.isArray(v) && v.length <= (n as number),
   matches: ([pattern, modifiers]) => {
