@@ -31,7 +31,7 @@ it('loses no acknowledged transfer and applies none twice when a master dies (wa
   const [fnSafe, txSafe] = await ledgerNames(2, 'safe', (owner) => owner !== victim);
   const plan = [[fnHit, 'functions'], [txHit, 'transactions'], [fnSafe, 'functions'], [txSafe, 'transactions']] as const;
   const fixtures: LedgerFixture[] = await Promise.all(plan.map(([ledger, strategy]) =>
-    ledgerFixture(strategy, cluster, { ledger }, { waitReplicas: 1, waitTimeoutMs: 250 })));
+    ledgerFixture(strategy, cluster, { ledger }, { waitReplicas: 1, waitTimeoutMs: 2000 } /* generous: a loaded machine delays replication */)));
   try {
     const ledgers: LoadedLedger[] = [];
     for (const fixture of fixtures) ledgers.push(await openLedger(fixture.ledger));

@@ -27,7 +27,17 @@ export async function openLedger(ledger: AccountsLedger, accounts = 3): Promise<
   const ids = uniqueIds(...Array.from({ length: accounts }, (_, i) => `acct${i}`));
   const historyBefore = new Map<string, number>();
   for (const id of ids) {
-    await ledger.open({ id, balance: OPENING });
+    // Retried with one key until definite: under load a replica may miss the WAIT, which is OUTCOME_UNKNOWN.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ledger.open({ id, balance: OPENING }, { idempotencyKey: `open-${id}` });
+        break;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (attempt >= 20 || (code !== 'OUTCOME_UNKNOWN' && code !== 'STORE_UNAVAILABLE')) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
     historyBefore.set(id, (await allHistory(ledger, id)).length);
   }
   return { ledger, accounts: ids, outcomes: [], retries: {}, historyBefore };
