@@ -16,7 +16,7 @@ export type { AccountsModuleAsyncOptions, AccountsModuleForRootOptions, Accounts
 export { ACCOUNTS_LEDGER } from './accounts/accounts.port';
 export type {
   Account, AccountsErrorCode, AccountsLedger, Balance, HistoryEntry, HistoryKind, HistoryPage, HistoryQuery, Movement, OpenAccount,
-  Transfer, TransferReceipt, WriteOptions,
+  PendingStatus, PendingTransfer, PostPending, SweepResult as PendingSweepResult, Transfer, TransferReceipt, VoidPending, WriteOptions,
 } from './accounts/accounts.port';
 export { getLedgerToken, InjectLedger } from './accounts/accounts.tokens';
 export { ACCOUNTS_ERROR_STATUS } from './accounts/accounts.errors';
@@ -26,7 +26,7 @@ export { InventoryModule } from './shop/inventory/inventory.module';
 export type { InventoryModuleAsyncOptions, InventoryModuleForRootOptions, InventoryModuleOptions } from './shop/inventory/inventory.module';
 export { INVENTORY } from './shop/inventory/inventory.port';
 export type {
-  Availability, Inventory, InventoryErrorCode, Reservation, ReservationStatus, StockLevel, SweepResult,
+  Availability, Inventory, InventoryErrorCode, Reservation, ReservationStatus, StockLevel, SweepResult as ReservationSweepResult,
 } from './shop/inventory/inventory.port';
 export type { ReservationSweepOptions } from './shop/inventory/reservation-sweeper';
 export { getInventoryToken, InjectInventory } from './shop/inventory/inventory.tokens';
