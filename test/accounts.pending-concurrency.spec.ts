@@ -94,6 +94,53 @@ describe.each<AtomicStrategy>(['functions', 'transactions'])('two-phase invarian
   });
 });
 
+/**
+ * The same workload across a service restart: mid-run (after a third of the operations reached a definite answer) one
+ * of the two app instances is closed (its Nest module) while the workers keep going, and a fresh instance on the same
+ * Redis and ledger takes over its workers and its sweeper. Every operation carries an Idempotency-Key; one that fails
+ * in doubt (STORE_UNAVAILABLE / OUTCOME_UNKNOWN / CONFLICT) or because its instance closed is retried with the same key
+ * on a live instance. The invariants must hold, and both the old and the new instance must have answered operations.
+ */
+describe.each<AtomicStrategy>(['functions', 'transactions'])('two-phase invariants across a service restart — %s', (strategy) => {
+  const ledger = `pending-restart-${strategy}`;
+  let fixtures: LedgerFixture[];
+  beforeAll(async () => {
+    fixtures = await Promise.all([0, 1].map(() => ledgerFixture(strategy, server, { ...HISTORY, ledger })));
+  });
+  afterAll(() => Promise.all(fixtures.map((f) => f.close())));
+
+  it('an instance closed and replaced mid-run, keyed retries: still conserved, reserved exactly, never below a floor, resolved once', async () => {
+    const ledgers = fixtures.map((f) => f.ledger);
+    const accounts = await openBank(ledgers[0]);
+    const retired = new Set<AccountsLedger>();
+    const old = fixtures[1];
+    let fresh: LedgerFixture | undefined;
+    let atRestart = -1;
+    const restart = async (run: { completed: number }) => {
+      while (run.completed < WORKLOAD.operations / 3) await new Promise((resolve) => setTimeout(resolve, 10));
+      atRestart = run.completed;
+      retired.add(old.ledger);
+      const closing = old.close();
+      ledgers[1] = ledgers[0]; // its workers go to the live instance until the new one is up
+      await closing;
+      fresh = await ledgerFixture(strategy, server, { ...HISTORY, ledger });
+      fixtures[1] = fresh;
+      ledgers[1] = fresh.ledger;
+    };
+    const run = await runPendingBank(ledgers, accounts, WORKLOAD, { keyed: true, chaos: restart, retired });
+    // eslint-disable-next-line no-console
+    console.log(`two-phase restart (${strategy}): restarted after ${atRestart} operations; answered by the old instance ` +
+      `${run.completedBy.get(old.ledger) ?? 0}, the new one ${fresh ? run.completedBy.get(fresh.ledger) ?? 0 : 0}; ` +
+      `${run.inDoubt} answers in doubt retried with their key, ${run.sweepFailures} sweeps failed, ${run.holds.size} reservations`);
+    // The restart happened mid-run: both the closed instance and its successor answered worker operations.
+    expect(fresh).toBeDefined();
+    expect(run.completedBy.get(old.ledger) ?? 0).toBeGreaterThan(0);
+    expect(run.completedBy.get(fresh!.ledger) ?? 0).toBeGreaterThan(0);
+    expect(Object.keys(run.failures).filter((code) => !EXPECTED_CODES.has(code))).toEqual([]);
+    expect(await pendingViolations(ledgers[0], accounts, run)).toEqual([]);
+  });
+});
+
 describe('the two-phase checker bites (a deliberately broken post)', () => {
   let real: LedgerFixture;
   beforeAll(async () => (real = await ledgerFixture('functions', server, { ...HISTORY, ledger: 'broken-post' })));

@@ -2,7 +2,7 @@ import type { AtomicStrategy } from '@kernel/core';
 import { RedisAtomicOptions } from '@kernel/nest';
 import { RedisServer } from '@kernel/testing';
 import { UncheckedConsumeOrders } from './support/broken-orders';
-import { ReservationSetup, reservationViolations, runReservations } from './support/reservations';
+import { Instance, ReservationRun, ReservationSetup, reservationViolations, runReservations } from './support/reservations';
 import { shopFixture, ShopFixture, uniqueShop } from './support/shop-fixture';
 
 /**
@@ -50,6 +50,89 @@ describe.each(CASES)('reservations under concurrency — %s', (_, strategy, redi
     expect(await reservationViolations(orders, inventory, shop, run, await fixtures[0].events())).toEqual([]);
   });
 });
+
+/** Codes a keyed run under faults may end in: business refusals only (answers in doubt were retried until definite). */
+const BUSINESS = new Set(['OUT_OF_STOCK', 'RESERVATION_RELEASED', 'RESERVATION_CONSUMED', 'RESERVATION_EXPIRED', 'ORDER_NOT_CANCELLABLE', 'CONFLICT']);
+
+/**
+ * The same workload under faults, for the Redis strategies, 2 instances on one shop; every write carries an
+ * Idempotency-Key and is retried with it (STORE_UNAVAILABLE / OUTCOME_UNKNOWN / CONFLICT, or its instance closed) on
+ * a live instance until its answer is definite. A sweep whose answer was lost may expire reservations unreported
+ * (the checker then accepts an unreported expiry, still one final event each). The same invariants must hold.
+ * - CLIENT KILL: an admin connection kills every normal client 8 times, 100–300 ms apart (bounded by kills made).
+ * - service restart: once a third of the operations reached a definite answer, one instance is closed (its Nest
+ *   module) while the workers go on, and a fresh one on the same shop takes over its clients; both must have answered.
+ */
+describe.each<[AtomicStrategy, Partial<RedisAtomicOptions>]>([['functions', {}], ['transactions', { watch: { maxAttempts: 50 } }]])(
+  'reservations under faults — %s', (strategy, redis) => {
+    let fixtures: ShopFixture[];
+    let shopName: string;
+    beforeEach(async () => {
+      shopName = uniqueShop();
+      fixtures = await Promise.all([0, 1].map(() => shopFixture(strategy, server, { shop: shopName, redis })));
+    });
+    afterEach(() => Promise.all(fixtures.map((f) => f.close())));
+
+    async function check(run: ReservationRun, shop: ReservationSetup) {
+      expect(Object.keys(run.failures).filter((code) => !BUSINESS.has(code))).toEqual([]);
+      expect(Math.min(run.released.length, run.consumed.length, run.placed.size)).toBeGreaterThan(0);
+      expect(await reservationViolations(fixtures[0].orders, fixtures[0].inventory, shop, run, await fixtures[0].events())).toEqual([]);
+    }
+
+    it('under CLIENT KILL chaos, keyed retries: the same invariants', async () => {
+      const shop = setup();
+      for (const [id, level] of Object.entries(shop.stock)) await fixtures[0].inventory.setStock(id, level);
+      const admin = server.client();
+      let killed = 0;
+      const chaos = async () => {
+        for (let kill = 0; kill < 8; kill++) {
+          await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+          killed += Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'));
+        }
+      };
+      try {
+        const run = await runReservations(fixtures, shop, RUN, { keyed: true, chaos });
+        // eslint-disable-next-line no-console
+        console.log(`reservations chaos (${strategy}): ${killed} connections killed, ${run.inDoubt} answers in doubt retried with their key, ` +
+          `${run.sweepFailures} sweeps failed, ${run.reserved.size} reservations`);
+        expect(killed).toBeGreaterThan(0);
+        await check(run, shop);
+      } finally {
+        admin.disconnect();
+      }
+    });
+
+    it('across a service restart (an instance closed and replaced mid-run), keyed retries: the same invariants', async () => {
+      const shop = setup();
+      for (const [id, level] of Object.entries(shop.stock)) await fixtures[0].inventory.setStock(id, level);
+      const instances: Instance[] = [...fixtures];
+      const retired = new Set<Instance>();
+      const old = fixtures[1];
+      let fresh: ShopFixture | undefined;
+      let atRestart = -1;
+      const restart = async (run: ReservationRun) => {
+        while (run.completed < RUN.operations / 3) await new Promise((resolve) => setTimeout(resolve, 10));
+        atRestart = run.completed;
+        retired.add(old);
+        const closing = old.close();
+        instances[1] = instances[0]; // its clients go to the live instance until the new one is up
+        await closing;
+        fresh = await shopFixture(strategy, server, { shop: shopName, redis });
+        fixtures[1] = fresh;
+        instances[1] = fresh;
+      };
+      const run = await runReservations(instances, shop, RUN, { keyed: true, chaos: restart, retired });
+      // eslint-disable-next-line no-console
+      console.log(`reservations restart (${strategy}): restarted after ${atRestart} operations; answered by the old instance ` +
+        `${run.completedBy.get(old) ?? 0}, the new one ${fresh ? run.completedBy.get(fresh) ?? 0 : 0}; ${run.inDoubt} answers in doubt ` +
+        `retried with their key, ${run.sweepFailures} sweeps failed, ${run.reserved.size} reservations`);
+      // The restart happened mid-run: both the closed instance and its successor answered worker operations.
+      expect(fresh).toBeDefined();
+      expect(run.completedBy.get(old) ?? 0).toBeGreaterThan(0);
+      expect(run.completedBy.get(fresh!) ?? 0).toBeGreaterThan(0);
+      await check(run, shop);
+    });
+  });
 
 describe('the reservation checker bites', () => {
   let real: ShopFixture;

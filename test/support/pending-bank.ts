@@ -15,6 +15,9 @@ export interface PendingRun {
   sweepFailures: number;
   /** Answers in doubt that were retried with the same key (keyed runs). */
   inDoubt: number;
+  /** Worker operations that reached a definite answer, in all and per instance that gave it. */
+  completed: number;
+  completedBy: Map<AccountsLedger, number>;
 }
 
 /** Answers that say nothing about the effect: retried with the same Idempotency-Key (reliable submission). */
@@ -27,7 +30,12 @@ export interface PendingBankOptions {
    */
   keyed?: boolean;
   /** Runs beside the workers (e.g. a CLIENT KILL loop); the run waits for it before checking. */
-  chaos?: () => Promise<void>;
+  chaos?: (run: PendingRun) => Promise<void>;
+  /**
+   * Instances closed mid-run (a service restart): `ledgers` may be changed in place while the run goes on (workers and
+   * sweepers look up their slot for every call), and an error from a retired instance is in doubt (keyed: retried).
+   */
+  retired?: Set<AccountsLedger>;
 }
 
 /** Codes a racing workload expects; anything else is a bug. */
@@ -42,19 +50,31 @@ export const EXPECTED_CODES = new Set(['INSUFFICIENT_FUNDS', 'CONFLICT', 'PENDIN
  */
 export async function runPendingBank(ledgers: AccountsLedger[], accounts: BankAccount[],
   { workers, operations, seed }: { workers: number; operations: number; seed: number },
-  { keyed = false, chaos }: PendingBankOptions = {}): Promise<PendingRun> {
+  { keyed = false, chaos, retired = new Set() }: PendingBankOptions = {}): Promise<PendingRun> {
   const random = prng(seed);
   const pick = () => accounts[Math.floor(random() * accounts.length)].id;
-  const run: PendingRun = { holds: new Map(), resolutions: new Map(), plain: 0, failures: {}, dips: [], sweepFailures: 0, inDoubt: 0 };
+  const run: PendingRun = { holds: new Map(), resolutions: new Map(), plain: 0, failures: {}, dips: [], sweepFailures: 0, inDoubt: 0,
+    completed: 0, completedBy: new Map() };
+  const inDoubt = (err: unknown, used: AccountsLedger) => IN_DOUBT.has((err as { code?: string }).code ?? '') || retired.has(used);
+  const served = (ledger: AccountsLedger) => {
+    run.completed += 1;
+    run.completedBy.set(ledger, (run.completedBy.get(ledger) ?? 0) + 1);
+  };
   const runId = `r${seed}x${Math.floor(random() * 1e9)}`;
   /** One operation: unkeyed once, or keyed and retried with the same key until its answer is definite. */
-  async function definite<T>(key: string, op: (options: { idempotencyKey?: string }) => Promise<T>): Promise<T> {
-    if (!keyed) return op({});
+  async function definite<T>(slot: () => AccountsLedger, key: string,
+    op: (ledger: AccountsLedger, options: { idempotencyKey?: string }) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      const ledger = slot();
       try {
-        return await op({ idempotencyKey: key });
+        const result = await op(ledger, keyed ? { idempotencyKey: key } : {});
+        served(ledger);
+        return result;
       } catch (err) {
-        if (!IN_DOUBT.has((err as { code?: string }).code ?? '') || attempt > 500) throw err;
+        if (!keyed || !inDoubt(err, ledger) || attempt > 500) {
+          if (!inDoubt(err, ledger)) served(ledger);
+          throw err;
+        }
         run.inDoubt += 1;
         await new Promise((resolve) => setTimeout(resolve, 5 + random() * 20));
       }
@@ -79,12 +99,13 @@ export async function runPendingBank(ledgers: AccountsLedger[], accounts: BankAc
   };
   let started = 0;
   let done = false;
-  const sweepers = ledgers.map(async (ledger) => {
+  const sweepers = ledgers.map(async (_, slot) => {
     while (!done) {
+      const ledger = ledgers[slot];
       try {
         for (const id of (await ledger.sweepExpired(5)).expired) resolved(id, 'expire');
       } catch (err) {
-        if (IN_DOUBT.has((err as { code?: string }).code ?? '')) run.sweepFailures += 1;
+        if (inDoubt(err, ledger)) run.sweepFailures += 1;
         else fail(err);
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -103,9 +124,9 @@ export async function runPendingBank(ledgers: AccountsLedger[], accounts: BankAc
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   })();
-  const disorder = chaos?.();
+  const disorder = chaos?.(run);
   await Promise.all(Array.from({ length: workers }, async (_, worker) => {
-    const ledger = ledgers[worker % ledgers.length];
+    const slot = () => ledgers[worker % ledgers.length];
     while (started++ < operations) {
       const key = `${runId}-${started}`;
       const dice = random();
@@ -117,22 +138,22 @@ export async function runPendingBank(ledgers: AccountsLedger[], accounts: BankAc
           while (to === from) to = pick();
           const short = random() < 0.7;
           const amount = 1 + Math.floor(random() * 300);
-          const receipt = await definite(key, (o) => ledger.transfer({ from, to, amount, pending: true, timeoutSeconds: short ? 1 : 3600 }, o));
+          const receipt = await definite(slot, key, (ledger, o) => ledger.transfer({ from, to, amount, pending: true, timeoutSeconds: short ? 1 : 3600 }, o));
           run.holds.set(receipt.id, { from, to, amount: receipt.amount, short });
           ids.push(receipt.id);
         } else if (dice < 0.6) {
           const amount = random() < 0.5 ? undefined : 1 + Math.floor(random() * 1.2 * run.holds.get(target)!.amount);
-          await definite(key, (o) => ledger.postTransfer({ id: target, amount }, o));
+          await definite(slot, key, (ledger, o) => ledger.postTransfer({ id: target, amount }, o));
           resolved(target, 'post');
         } else if (dice < 0.8) {
-          await definite(key, (o) => ledger.voidTransfer({ id: target }, o));
+          await definite(slot, key, (ledger, o) => ledger.voidTransfer({ id: target }, o));
           resolved(target, 'void');
         } else {
           const from = pick();
           let to = pick();
           while (to === from) to = pick();
           const amount = 1 + Math.floor(random() * 300);
-          await definite(key, (o) => ledger.transfer({ from, to, amount }, o));
+          await definite(slot, key, (ledger, o) => ledger.transfer({ from, to, amount }, o));
           run.plain += 1;
         }
       } catch (err) {
