@@ -68,27 +68,7 @@ local function place_args(keys, args)
   if count < 1 or count > MAX_LINES or count ~= math.floor(count) then
     invalid('ARGV', '5 values and then a product id and a quantity for each of 1 to ' .. MAX_LINES .. ' lines')
   end
-  id_arg(args[1], 'order id')
-  id_arg(args[2], 'user id')
-  local total = int_arg(args[3], 'total', 0, MAX_SAFE)
-  int_arg(args[5], 'events maxlen', 1, MAX_SAFE)
-  local ok, items = pcall(cjson.decode, args[4])
-  if not ok or type(items) ~= 'table' or #items ~= count then invalid('items', 'a JSON array of the lines given') end
-  local sum, seen = 0, {}
-  for i = 1, count do
-    local product = id_arg(args[4 + 2 * i], 'product id')
-    local quantity = int_arg(args[5 + 2 * i], 'quantity', 1, MAX_SAFE)
-    if seen[product] then invalid('product id', 'different on every line') end
-    seen[product] = true
-    local item = items[i]
-    if type(item) ~= 'table' or item.productId ~= product or item.quantity ~= quantity or not is_count(item.unitPrice, 0) then
-      invalid('items', 'the lines { productId, quantity, unitPrice } of the product ids and quantities given')
-    end
-    sum = sum + quantity * item.unitPrice
-    if sum > MAX_SAFE then invalid('total', 'at most 2^53 - 1') end
-  end
-  if sum ~= total then invalid('total', 'the sum of quantity x unit price of the items') end
-  return total
+  return check_order_args(args, count, 4, 2)
 end
 
 local function place(keys, args, total)
