@@ -9,6 +9,7 @@ import { EventsModule } from './events/events.module';
 import { KvModule } from './kv/kv.module';
 import { OrdersModule } from './shop/orders/orders.module';
 import { rateLimit } from './rate-limit';
+import { BoardModule } from './board/board.module';
 
 @Module({})
 export class AppModule {
@@ -49,6 +50,10 @@ export class AppModule {
           strategy: config.strategy, namespace: config.kvNamespace, idempotencyTtlSeconds: config.idempotencyTtlSeconds,
           eventsMaxLen: config.eventsMaxLen,
         }),
+        // The operator board (BOARD_ENABLED / BOARD_TOKEN): reads the modules above through their ports.
+        ...(config.board.enabled ? [BoardModule.forRoot({
+          path: '/board', token: config.board.token, strategy: config.strategy, ledgers: [{ name: config.ledger, stream: 'ledger' }],
+        })] : []),
       ],
       providers: [...limit.providers],
     };

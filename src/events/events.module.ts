@@ -55,9 +55,20 @@ class NamedEventLog implements EventLog {
   }
 
   read(stream: string, query?: EventsQuery) {
-    if (typeof stream !== 'string' || !Object.prototype.hasOwnProperty.call(this.shards, stream)) {
-      return Promise.reject(validationFailed(`stream must be one of ${this.streams().join(', ')}`, { field: 'stream' }));
-    }
+    if (!this.known(stream)) return this.unknown();
     return this.reader.read(this.shards[stream], query);
+  }
+
+  info(stream: string) {
+    if (!this.known(stream)) return this.unknown();
+    return this.reader.info(this.shards[stream]);
+  }
+
+  private known(stream: string): boolean {
+    return typeof stream === 'string' && Object.prototype.hasOwnProperty.call(this.shards, stream);
+  }
+
+  private unknown(): Promise<never> {
+    return Promise.reject(validationFailed(`stream must be one of ${this.streams().join(', ')}`, { field: 'stream' }));
   }
 }

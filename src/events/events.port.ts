@@ -18,10 +18,23 @@ export interface EventsQuery {
   limit?: number;
 }
 
+/**
+ * What a stream holds: `length` entries kept, `added` ever appended (NaN when the server cannot tell: Redis < 7.0).
+ * `added > length`: the oldest entries were trimmed (EVENTS_MAXLEN) or deleted.
+ */
+export interface EventsInfo {
+  length: number;
+  added: number;
+  firstId: string | null;
+  lastId: string | null;
+}
+
 /** Reads the event log of a named stream (`ledger`, `shop`, `kv`: each the stream of that module's shard). */
 export interface EventLog {
   streams(): string[];
   read(stream: string, query?: EventsQuery): Promise<EventsPage>;
+  /** VALIDATION_FAILED for an unknown stream. */
+  info(stream: string): Promise<EventsInfo>;
 }
 
 export const EVENT_LOG = Symbol('EVENT_LOG');

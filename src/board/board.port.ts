@@ -1,0 +1,63 @@
+/**
+ * The operator board's own ports and options (a composition context: it reads the other contexts through their
+ * ports — never their adapters — and adds no storage of its own).
+ */
+export const BOARD_OPTIONS = Symbol('BOARD_OPTIONS');
+export const BOARD_HEALTH = Symbol('BOARD_HEALTH');
+
+export interface BoardLedger {
+  /** The name shown and used in routes (`/board/api/ledgers/<name>/…`); the service: its LEDGER. */
+  name: string;
+  /** The Nest token of its AccountsLedger port (default: the unnamed AccountsModule's). */
+  port?: string | symbol;
+  /** The events port's stream of its shard (default `ledger`). */
+  stream?: string;
+}
+
+export interface BoardModuleOptions {
+  /** Where the board is mounted. Default `/board`. */
+  path?: string;
+  /**
+   * Actions that change state (void a pending transfer) need this token in the `X-Board-Token` header; without a
+   * token configured the board is read-only (actions answer 403 BOARD_ACTIONS_DISABLED). At least 16 characters.
+   */
+  token?: string;
+  /** The ledgers shown and audited. Default: one, `main`, on the unnamed AccountsModule and the `ledger` stream. */
+  ledgers?: BoardLedger[];
+  /** Event streams the live tail offers (names of the events port). Default: every stream of the events port. */
+  streams?: string[];
+  /** Orders claimed (`processing`) longer than this are highlighted as stuck (a crashed worker). Default 60 s. */
+  stuckAfterSeconds?: number;
+  /** Products whose available stock is below this are listed. Default 10. */
+  lowStockBelow?: number;
+  /** The strategy shown under Health. */
+  strategy?: string;
+  /** How often the live tail polls each stream, in ms. Default 200. */
+  tailIntervalMs?: number;
+}
+
+export interface RedisNodeHealth {
+  node: string;
+  ok: boolean;
+  role: string;
+  error?: string;
+}
+
+export interface LibraryHealth {
+  library: string;
+  version: string | null;
+  expected: string;
+}
+
+export interface BoardHealthReport {
+  store: 'redis' | 'memory';
+  /** Every master (one on a standalone Redis): PING answered. */
+  nodes: RedisNodeHealth[];
+  libraries: LibraryHealth[];
+  error?: string;
+}
+
+/** Reads Redis' health for the board; the memory strategy has none (store: memory). */
+export interface BoardHealth {
+  check(): Promise<BoardHealthReport>;
+}
