@@ -30,7 +30,10 @@ export interface AuditReport {
   accounts: number;
   /** Accounts whose stored state differs from the replay. */
   mismatches: number;
-  /** The first of them in the order accounts were opened, or the first event that contradicts the replay. */
+  /**
+   * The first of them in the order accounts were opened; when every stored account agrees, the first event that
+   * contradicts the replay (a stated balance it does not reach, an account it never opened): `field: 'event'`.
+   */
   firstMismatch?: AuditMismatch;
   totals: {
     /** Σ stored balances (of the accounts in scope). */

@@ -87,7 +87,7 @@ export async function auditLedger(ledger: string, accounts: AccountsLedger, stre
       continue;
     }
     let mismatches = 0;
-    let firstMismatch: AuditMismatch | undefined = replay.contradiction ?? after.contradiction;
+    let firstMismatch: AuditMismatch | undefined;
     let storedSum = 0n;
     let pendingSum = 0n;
     for (const id of ids) {
@@ -109,6 +109,9 @@ export async function auditLedger(ledger: string, accounts: AccountsLedger, stre
         };
       }
     }
+    // No stored account differs, but an event states a balance the replay does not reach (or names an account the
+    // stream never opened): the stream contradicts itself.
+    firstMismatch ??= replay.contradiction ?? after.contradiction;
     const sums = replay.sums();
     const sumsAgree = quiet && storedSum === replay.opened + replay.deposited - replay.withdrawn && sums.balances === storedSum &&
       pendingSum === sums.pending;
