@@ -1,6 +1,5 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { AtomicMetrics } from '@kernel/nest';
 import { validationFailed } from '@kernel/core';
 import { ACCOUNTS_LEDGER, AccountsLedger } from '../accounts/accounts.port';
 import { LedgerEvent, LedgerReplay } from '../accounts/audit/ledger-replay';
@@ -8,7 +7,7 @@ import { EVENT_LOG, EventLog } from '../events/events.port';
 import { KV_STORE, ConditionalStore } from '../kv/kv.port';
 import { INVENTORY, Inventory } from '../shop/inventory/inventory.port';
 import { ORDERS, Orders } from '../shop/orders/orders.port';
-import { BOARD_HEALTH, BOARD_OPTIONS, BoardHealth, BoardLedger, BoardModuleOptions } from './board.port';
+import { BOARD_HEALTH, BOARD_METRICS, BOARD_OPTIONS, BoardHealth, BoardLedger, BoardMetrics, BoardModuleOptions, MetricSample } from './board.port';
 
 const RECENT_PER_ACCOUNT = 20;
 
@@ -82,7 +81,7 @@ export class BoardReadModel {
     @Inject(BOARD_OPTIONS) private readonly options: Required<Pick<BoardModuleOptions, 'ledgers' | 'stuckAfterSeconds' | 'lowStockBelow'>> & BoardModuleOptions,
     private readonly moduleRef: ModuleRef,
     @Inject(BOARD_HEALTH) private readonly health: BoardHealth,
-    @Optional() private readonly metrics?: AtomicMetrics,
+    @Inject(BOARD_METRICS) private readonly metrics: BoardMetrics,
   ) {}
 
   private port<T>(token: string | symbol): T | undefined {
@@ -175,17 +174,15 @@ export class BoardReadModel {
 
   /** The same counters as /metrics: operations by outcome, latency sums and counts (the page computes rates from two reads). */
   async operations() {
-    if (!this.metrics) return { enabled: false, at: Date.now(), operations: [], latency: [] };
-    const all = await this.metrics.registry.getMetricsAsJSON();
-    const ops = all.find((m) => m.name === 'redis_atomic_operations_total');
-    const durations = all.find((m) => m.name === 'redis_atomic_operation_duration_seconds');
-    type Value = { value: number; labels: Record<string, string | number>; metricName?: string };
-    const values = (m: unknown) => ((m as { values?: Value[] } | undefined)?.values ?? []);
+    const all = await this.metrics.read();
+    if (!all) return { enabled: false, at: Date.now(), operations: [], latency: [] };
+    // Lifecycle hooks the generic port wrapper also measures (onApplicationBootstrap…) are not operations.
+    const values = (name: string): MetricSample[] => (all.find((m) => m.name === name)?.values ?? []).filter((v) => !/^on[A-Z]/.test(String(v.labels.operation)));
     return {
       enabled: true,
       at: Date.now(),
-      operations: values(ops).map((v) => ({ ...v.labels, count: v.value })),
-      latency: values(durations).filter((v) => v.metricName?.endsWith('_sum') || v.metricName?.endsWith('_count'))
+      operations: values('redis_atomic_operations_total').map((v) => ({ ...v.labels, count: v.value })),
+      latency: values('redis_atomic_operation_duration_seconds').filter((v) => v.metricName?.endsWith('_sum') || v.metricName?.endsWith('_count'))
         .map((v) => ({ ...v.labels, [v.metricName!.endsWith('_sum') ? 'sum' : 'count']: v.value })),
     };
   }

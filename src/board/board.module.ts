@@ -1,9 +1,9 @@
-import { DynamicModule, Module, Optional } from '@nestjs/common';
-import { FunctionLibraries, REDIS_CLIENT } from '@kernel/nest';
+import { DynamicModule, Module } from '@nestjs/common';
+import { AtomicMetrics, FunctionLibraries, REDIS_CLIENT } from '@kernel/nest';
 import type { RedisClient } from '@kernel/redis';
 import { RedisBoardHealth } from './adapters/redis-health';
 import { boardController } from './board.controller';
-import { BOARD_HEALTH, BOARD_OPTIONS, BoardModuleOptions } from './board.port';
+import { BOARD_HEALTH, BOARD_METRICS, BOARD_OPTIONS, BoardMetrics, BoardModuleOptions } from './board.port';
 import { BoardReadModel } from './board-read-model';
 import { EventTail } from './event-tail';
 import { LedgerAuditModule } from './ledger-audit.module';
@@ -38,6 +38,13 @@ export class BoardModule {
           provide: BOARD_HEALTH,
           useFactory: (client?: RedisClient, libraries?: FunctionLibraries) => new RedisBoardHealth(client, libraries),
           inject: [{ token: REDIS_CLIENT, optional: true }, { token: FunctionLibraries, optional: true }],
+        },
+        {
+          provide: BOARD_METRICS,
+          useFactory: (metrics?: AtomicMetrics): BoardMetrics => ({
+            read: async () => (metrics ? (await metrics.registry.getMetricsAsJSON()) as unknown as { name: string; values: never[] }[] : null),
+          }),
+          inject: [{ token: AtomicMetrics, optional: true }],
         },
         BoardReadModel,
         EventTail,

@@ -4,6 +4,18 @@
  */
 export const BOARD_OPTIONS = Symbol('BOARD_OPTIONS');
 export const BOARD_HEALTH = Symbol('BOARD_HEALTH');
+/** The metrics registry's samples (AtomicMetricsModule), as prom-client's getMetricsAsJSON gives them; null when metrics are off. */
+export const BOARD_METRICS = Symbol('BOARD_METRICS');
+
+export interface MetricSample {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+
+export interface BoardMetrics {
+  read(): Promise<{ name: string; values: MetricSample[] }[] | null>;
+}
 
 export interface BoardLedger {
   /** The name shown and used in routes (`/board/api/ledgers/<name>/…`); the service: its LEDGER. */
