@@ -18,6 +18,7 @@ export function loadAssets(base: string): Map<string, Asset> {
     ['index.html', { type: 'text/html; charset=utf-8', body: Buffer.from(readFileSync(join(own, 'index.html'), 'utf8').replaceAll('{{base}}', base)) }],
     ['board.css', { type: 'text/css; charset=utf-8', body: readFileSync(join(own, 'board.css')) }],
     ['board.mjs', { type: js, body: readFileSync(join(own, 'board.mjs')) }],
+    ['favicon.svg', { type: 'image/svg+xml', body: readFileSync(join(own, 'favicon.svg')) }],
     ['preact.mjs', { type: js, body: readFileSync(require.resolve('preact')) }],
     // The hooks module imports the bare name "preact": pointed at the file served beside it (no import map, which
     // would need an inline script).

@@ -21,10 +21,20 @@ export class EventTail implements OnModuleDestroy, OnApplicationShutdown {
 
   constructor(@Inject(BOARD_OPTIONS) private readonly options: BoardModuleOptions, private readonly moduleRef: ModuleRef) {}
 
-  streams(): string[] {
+  /**
+   * The streams offered: one name per shard (the service's ledger and shop may share one, `main`: its log holds both
+   * modules' events); `label` names every stream name that reads it (`ledger/shop`).
+   */
+  streams(): { name: string; label: string }[] {
     const log = this.log();
-    const all = log ? log.streams() : [];
-    return this.options.streams ? this.options.streams.filter((s) => all.includes(s)) : all;
+    if (!log) return [];
+    const all = this.options.streams ? this.options.streams.filter((s) => log.streams().includes(s)) : log.streams();
+    const byShard = new Map<string, string[]>();
+    for (const name of all) {
+      const shard = log.shardOf(name) ?? name;
+      byShard.set(shard, [...(byShard.get(shard) ?? []), name]);
+    }
+    return [...byShard.values()].map((names) => ({ name: names[0], label: names.join('/') }));
   }
 
   private log(): EventLog | undefined {
@@ -38,7 +48,8 @@ export class EventTail implements OnModuleDestroy, OnApplicationShutdown {
   async serve(req: IncomingMessage, res: ServerResponse, requested: string | undefined): Promise<void> {
     const log = this.log();
     const offered = this.streams();
-    const streams = requested ? requested.split(',').filter((s) => offered.includes(s)) : offered;
+    const labels = new Map(offered.map((s) => [s.name, s.label]));
+    const streams = requested ? [...new Set(requested.split(','))].filter((s) => labels.has(s)) : offered.map((s) => s.name);
     const cursors = new Map<string, string | undefined>();
     const resume = parseCursors(req.headers['last-event-id']);
     for (const stream of streams) cursors.set(stream, resume.get(stream) ?? (await log!.info(stream)).lastId ?? undefined);
@@ -64,7 +75,7 @@ export class EventTail implements OnModuleDestroy, OnApplicationShutdown {
           const page = await log!.read(stream, { after: cursors.get(stream), limit: 100 });
           for (const event of page.events) {
             cursors.set(stream, event.id);
-            res.write(`id: ${formatCursors(cursors)}\ndata: ${JSON.stringify({ stream, ...event })}\n\n`);
+            res.write(`id: ${formatCursors(cursors)}\ndata: ${JSON.stringify({ stream, label: labels.get(stream), ...event })}\n\n`);
           }
         } catch (err) {
           res.write(`event: failure\ndata: ${JSON.stringify({ stream, message: (err as Error).message })}\n\n`);

@@ -64,6 +64,10 @@ class NamedEventLog implements EventLog {
     return this.reader.info(this.shards[stream]);
   }
 
+  shardOf(stream: string): string | undefined {
+    return this.known(stream) ? this.shards[stream] : undefined;
+  }
+
   private known(stream: string): boolean {
     return typeof stream === 'string' && Object.prototype.hasOwnProperty.call(this.shards, stream);
   }

@@ -35,6 +35,8 @@ export interface EventLog {
   read(stream: string, query?: EventsQuery): Promise<EventsPage>;
   /** VALIDATION_FAILED for an unknown stream. */
   info(stream: string): Promise<EventsInfo>;
+  /** The shard (hash tag) whose log a stream name reads: two names on one shard read the same log. Undefined for an unknown name. */
+  shardOf(stream: string): string | undefined;
 }
 
 export const EVENT_LOG = Symbol('EVENT_LOG');

@@ -145,7 +145,7 @@ function Shop() {
   const row = (o) => html`<tr key=${o.id} class=${o.stuck ? 'stuck' : ''} data-stuck=${o.stuck ? 'yes' : 'no'}><td class="mono">${o.id}</td><td>${o.status}</td>
     <td>${o.userId ?? '—'}</td><td class="num">${n(o.total)}</td><td class="num">${ago(o.ageSeconds)}${o.stuck ? html` <span class="warn">stuck?</span>` : ''}</td></tr>`;
   return html`<section data-testid="shop"><h2>Orders and stock</h2><${Err} error=${error} />
-    ${orders && html`<p>${n(orders.counts.pending)} pending · ${n(orders.counts.processing)} processing
+    ${orders && html`<p>${n(orders.counts.pending)} pending · ${n(orders.counts.processing)} processing${' '}
       <span class="muted">(claims older than ${data.stuckAfterSeconds} s are highlighted: a crashed worker's claim stays in processing)</span></p>
       <table><thead><tr><th>order</th><th>state</th><th>user</th><th class="num">total</th><th class="num">age</th></tr></thead>
         <tbody>${orders.processing.map(row)}${orders.pending.map(row)}</tbody></table>`}
@@ -187,12 +187,10 @@ function Audit({ ledgers }) {
       return html`<div key=${l.name}><button onClick=${() => run(l.name)} disabled=${state.running} data-testid="audit-run">audit ${l.name}</button>
         ${state.running && html` <span class="muted">running…</span>`}<${Err} error=${state.error} />
         ${r && html`<div class=${`report ${r.verdict}`} data-testid="audit-report">
-          <p><strong class=${r.verdict === 'consistent' ? 'ok' : r.verdict === 'mismatch' ? 'bad' : 'warn'} data-testid="audit-verdict">${r.verdict}</strong>
+          <p><strong class=${r.verdict === 'consistent' ? 'ok' : r.verdict === 'mismatch' ? 'bad' : 'warn'} data-testid="audit-verdict">${r.verdict}</strong>${' '}
             — ${n(r.accounts)} accounts, ${n(r.events)} events, ${n(r.mismatches)} mismatching, ${r.durationMs} ms</p>
           ${r.reason && html`<p>${r.reason}</p>`}
-          ${r.firstMismatch && html`<p data-testid="audit-first-mismatch">First mismatch: account <a href=${accountLink(l.name, r.firstMismatch.account)}>${r.firstMismatch.account}</a>,
-            ${r.firstMismatch.field}: stored ${n(r.firstMismatch.stored)}, the stream says ${n(r.firstMismatch.expected)}
-            ${r.firstMismatch.eventId && html` (last event <code>${r.firstMismatch.eventId}</code>)`}</p>`}
+          ${r.firstMismatch && html`<p data-testid="audit-first-mismatch">First mismatch: account <a href=${accountLink(l.name, r.firstMismatch.account)}>${r.firstMismatch.account}</a>, ${r.firstMismatch.field}: stored ${n(r.firstMismatch.stored)}, the stream says ${n(r.firstMismatch.expected)}${r.firstMismatch.eventId && html` (last event <code>${r.firstMismatch.eventId}</code>)`}</p>`}
           <p class="muted">Σ stored ${n(r.totals.stored)} · Σ opens + deposits − withdrawals ${n(r.totals.expected)}${r.totals.checked ? '' : ' (not compared: the ledger kept moving)'}</p>
         </div>`}</div>`;
     })}</section>`;
@@ -202,7 +200,7 @@ function Tail({ streams }) {
   const [events, setEvents] = useState([]);
   const [live, setLive] = useState(false);
   useEffect(() => {
-    const source = new EventSource(`${api('tail')}?streams=${encodeURIComponent(streams.join(','))}`);
+    const source = new EventSource(`${api('tail')}?streams=${encodeURIComponent(streams.map((s) => s.name).join(','))}`);
     source.addEventListener('ready', () => setLive(true));
     source.onmessage = (e) => {
       const event = JSON.parse(e.data);
@@ -210,10 +208,10 @@ function Tail({ streams }) {
     };
     source.onerror = () => setLive(false);
     return () => source.close();
-  }, [streams.join(',')]);
+  }, [streams.map((s) => s.name).join(',')]);
   return html`<section class="wide" data-testid="tail"><h2>Event tail <span class=${live ? 'ok' : 'warn'} data-testid="tail-state">${live ? 'live' : 'connecting'}</span></h2>
     <div class="tail"><ul>${events.map((e) => html`<li key=${`${e.stream}${e.id}`} data-testid="tail-event">
-      <span class="pill">${e.stream}</span> <code>${e.id}</code> <strong>${e.type}</strong> <code>${JSON.stringify(e.data)}</code></li>`)}</ul>
+      <span class="pill">${e.label ?? e.stream}</span> <code>${e.id}</code> <strong>${e.type}</strong> <code>${JSON.stringify(e.data)}</code></li>`)}</ul>
       ${events.length === 0 && html`<p class="muted">Waiting for events…</p>`}</div></section>`;
 }
 
