@@ -158,7 +158,10 @@ export class BoardReadModel {
         counts: { pending: queue.pending.length, processing: queue.processing.length },
       };
     }
-    if (inventory) result.lowStock = await inventory.lowStock(this.options.lowStockBelow, 50);
+    if (inventory) {
+      result.lowStock = await inventory.lowStock(this.options.lowStockBelow, 50);
+      result.reservations = await inventory.listHeld(100);
+    }
     return result;
   }
 

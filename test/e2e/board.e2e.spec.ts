@@ -178,6 +178,7 @@ describe('BoardModule in a host app (memory): orders, a stuck claim, low stock',
       const orders = host.get<Orders>(ORDERS);
       await inventory.setStock('widget', 4);
       await inventory.setStock('gadget', 10);
+      const hold = await inventory.reserve('gadget', 2, 600);
       const claimed = await orders.place({ userId: 'u1', items: [{ productId: 'widget', quantity: 2, unitPrice: 5 }] });
       const waiting = await orders.place({ userId: 'u2', items: [{ productId: 'gadget', quantity: 1, unitPrice: 7 }] });
       expect((await orders.claimNext())!.id).toBe(claimed.id);
@@ -186,6 +187,7 @@ describe('BoardModule in a host app (memory): orders, a stuck claim, low stock',
       expect(shop).toMatchObject({
         orders: { counts: { pending: 1, processing: 1 }, processing: [{ id: claimed.id, status: 'processing', stuck: true }], pending: [{ id: waiting.id, status: 'pending', stuck: false }] },
         lowStock: [{ productId: 'widget', stock: 2 }],
+        reservations: [{ id: hold.id, productId: 'gadget', quantity: 2, status: 'held', expiresAt: hold.expiresAt }],
       });
       const page = await host.inject({ method: 'GET', url: '/ops/board' });
       expect(page.body).toContain('src="/ops/board/assets/board.mjs"');
@@ -227,6 +229,7 @@ describe('the board in headless Chromium', () => {
       expect((await json('POST', '/orders', { userId: 'u1', items: [{ productId: 'widget', quantity: 2, unitPrice: 250 }] })).status).toBe(201);
       expect((await json('POST', '/orders', { userId: 'u2', items: [{ productId: 'gadget', quantity: 1, unitPrice: 990 }] })).status).toBe(201);
       expect((await json('POST', '/orders/claim')).status).toBe(200);
+      const reservation = await (await json('POST', '/inventory/gadget/reservations', { quantity: 3, ttlSeconds: 900 })).json() as { id: string };
       const held = await (await json('POST', '/transfers', { from: 'alice', to: 'carol', amount: 75, pending: true, timeoutSeconds: 3600 })).json() as { id: string };
 
       await page.goto(`${base}/board`, { waitUntil: 'load', timeout: 30_000 });
@@ -235,6 +238,7 @@ describe('the board in headless Chromium', () => {
       await page.getByTestId('tail-state').getByText('live').waitFor({ timeout: 30_000 });
       expect(await ledgers.innerText()).toMatch(/main\s+3\s/);
       await page.getByTestId('pending').getByText(held.id).waitFor({ timeout: 30_000 });
+      await page.getByTestId('reservations').getByText(reservation.id).waitFor({ timeout: 30_000 });
 
       // live tail: a transfer made through the API appears within a second (best of three; order and content checked)
       const latencies: number[] = [];

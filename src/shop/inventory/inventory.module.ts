@@ -92,7 +92,7 @@ async function createAdapter(options: InventoryModuleOptions, { memory, redis }:
   if (options.strategy === 'functions') {
     const library = kernel.libraries.get('inventory');
     await library.prepare(kernel.options.loadFunctions !== false);
-    return new RedisFunctionsInventory(library, keys, idempotency, eventsMaxLen);
+    return new RedisFunctionsInventory(library, keys, idempotency, eventsMaxLen, kernel.client);
   }
   return new RedisTransactionsInventory(kernel.client, kernel.watch, keys, idempotency, eventsMaxLen);
 }
