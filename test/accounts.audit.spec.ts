@@ -18,7 +18,7 @@ import { AccountsModule } from '../src/accounts/accounts.module';
 import { ACCOUNTS_LEDGER, AccountsLedger } from '../src/accounts/accounts.port';
 import { AuditReport, LEDGER_AUDIT, LedgerAudit } from '../src/accounts/audit/audit.port';
 import { auditLedger } from '../src/accounts/audit/ledger-audit';
-import { LedgerAuditModule, ledgerStream } from '../src/board/ledger-audit.module';
+import { LedgerAuditModule, namedStream } from '../src/board/ledger-audit.module';
 import { EventsModule } from '../src/events/events.module';
 import { EVENT_LOG, EventLog } from '../src/events/events.port';
 import { eventually } from './contract/pending.contract';
@@ -185,7 +185,7 @@ describe.each(ATOMIC_STRATEGIES)('listPending and the ledger audit — %s', (str
     // The stream as the audit sees it, with a transfer committed each time the audit has read it to its end: the
     // stored balances it reads next are newer than its replay (deterministically, on every attempt).
     const racing = (corruptAfter?: number) => {
-      const inner = ledgerStream(f.log, 'ledger');
+      const inner = namedStream(f.log, 'ledger');
       let ends = 0;
       return {
         info: inner.info,

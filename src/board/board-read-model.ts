@@ -1,13 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { validationFailed } from '@kernel/core';
-import { ACCOUNTS_LEDGER, AccountsLedger } from '../accounts/accounts.port';
+import { ShardDirectory } from '@kernel/core';
+import type { AccountsLedger } from '../accounts/accounts.port';
+import type { AuditStream } from '../accounts/audit/ledger-audit';
 import { LedgerEvent, LedgerReplay } from '../accounts/audit/ledger-replay';
-import { EVENT_LOG, EventLog } from '../events/events.port';
-import { KV_STORE, ConditionalStore } from '../kv/kv.port';
-import { INVENTORY, Inventory } from '../shop/inventory/inventory.port';
-import { ORDERS, Orders } from '../shop/orders/orders.port';
-import { BOARD_HEALTH, BOARD_METRICS, BOARD_OPTIONS, BoardHealth, BoardLedger, BoardMetrics, BoardModuleOptions, MetricSample } from './board.port';
+import type { ConditionalStore } from '../kv/kv.port';
+import { KV_NAMESPACES } from '../kv/kv.tokens';
+import type { Inventory } from '../shop/inventory/inventory.port';
+import { INVENTORY_SHOPS } from '../shop/inventory/inventory.tokens';
+import type { Orders } from '../shop/orders/orders.port';
+import { ORDERS_SHOPS } from '../shop/orders/orders.tokens';
+import { BOARD_HEALTH, BOARD_METRICS, BOARD_OPTIONS, BoardHealth, BoardMetrics, BoardModuleOptions, MetricSample } from './board.port';
+import { LedgerSources } from './ledger-audit.module';
 
 const RECENT_PER_ACCOUNT = 20;
 
@@ -22,7 +27,7 @@ class LedgerProjection {
   private started = false;
   private update: Promise<void> = Promise.resolve();
 
-  constructor(private readonly log: EventLog, private readonly stream: string) {}
+  constructor(private readonly stream: AuditStream) {}
 
   refresh(): Promise<void> {
     this.update = this.update.catch(() => undefined).then(() => this.readOn());
@@ -31,12 +36,12 @@ class LedgerProjection {
 
   private async readOn(): Promise<void> {
     if (!this.started) {
-      const info = await this.log.info(this.stream);
+      const info = await this.stream.info();
       this.complete = Number.isFinite(info.added) && info.added <= info.length;
       this.started = true;
     }
     for (let cursor = this.replay.lastEventId ?? undefined; ;) {
-      const page = await this.log.read(this.stream, { after: cursor, limit: 1000 });
+      const page = await this.stream.read(cursor, 1000);
       for (const event of page.events) {
         this.replay.apply(event);
         this.times.push(Number(event.id.split('-')[0]));
@@ -76,15 +81,18 @@ function accountsOf(event: LedgerEvent): string[] {
 @Injectable()
 export class BoardReadModel {
   private readonly projections = new Map<string, LedgerProjection>();
+  private readonly sources: LedgerSources;
 
   constructor(
-    @Inject(BOARD_OPTIONS) private readonly options: Required<Pick<BoardModuleOptions, 'ledgers' | 'stuckAfterSeconds' | 'lowStockBelow'>> & BoardModuleOptions,
+    @Inject(BOARD_OPTIONS) private readonly options: Required<Pick<BoardModuleOptions, 'stuckAfterSeconds' | 'lowStockBelow'>> & BoardModuleOptions,
     private readonly moduleRef: ModuleRef,
     @Inject(BOARD_HEALTH) private readonly health: BoardHealth,
     @Inject(BOARD_METRICS) private readonly metrics: BoardMetrics,
-  ) {}
+  ) {
+    this.sources = new LedgerSources(moduleRef, options.ledgers);
+  }
 
-  private port<T>(token: string | symbol): T | undefined {
+  private lookup<T>(token: string | symbol): T | undefined {
     try {
       return this.moduleRef.get<T>(token, { strict: false });
     } catch {
@@ -92,18 +100,26 @@ export class BoardReadModel {
     }
   }
 
-  ledger(name: string): { config: BoardLedger; port: AccountsLedger; projection: LedgerProjection } {
-    const config = this.options.ledgers.find((l) => l.name === name);
-    const port = config && this.port<AccountsLedger>(config.port ?? ACCOUNTS_LEDGER);
-    const log = this.port<EventLog>(EVENT_LOG);
-    if (!config || !port || !log) throw validationFailed(`ledger must be one of ${this.options.ledgers.map((l) => l.name).join(', ')}`, { field: 'ledger' });
+  ledger(name: string): { port: AccountsLedger; projection: LedgerProjection } {
+    const source = this.sources.get(name);
     let projection = this.projections.get(name);
-    if (!projection) this.projections.set(name, (projection = new LedgerProjection(log, config.stream ?? 'ledger')));
-    return { config, port, projection };
+    if (!projection) this.projections.set(name, (projection = new LedgerProjection(source.stream)));
+    return { port: source.port, projection };
+  }
+
+  /** The shops shown: every shop the Orders (and Inventory) directories serve. */
+  shops(): string[] {
+    const orders = this.lookup<ShardDirectory<Orders>>(ORDERS_SHOPS);
+    const inventory = this.lookup<ShardDirectory<Inventory>>(INVENTORY_SHOPS);
+    return [...new Set([...(orders?.served() ?? []), ...(inventory?.served() ?? [])])];
+  }
+
+  namespaces(): string[] {
+    return this.lookup<ShardDirectory<ConditionalStore>>(KV_NAMESPACES)?.served() ?? [];
   }
 
   async ledgers() {
-    return Promise.all(this.options.ledgers.map(async ({ name }) => {
+    return Promise.all(this.sources.names().map(async (name) => {
       try {
         const { projection } = this.ledger(name);
         await projection.refresh();
@@ -139,11 +155,15 @@ export class BoardReadModel {
     return { ledger: name, transfers: await port.listPending(100) };
   }
 
-  async shop() {
-    const orders = this.port<Orders>(ORDERS);
-    const inventory = this.port<Inventory>(INVENTORY);
+  /** A shop's orders queue (with ages, stuck claims flagged), low stock and held reservations. SHARD_NOT_FOUND / VALIDATION_FAILED (`shop`). */
+  async shop(name?: string) {
+    const shops = this.shops();
+    if (name && !shops.includes(name)) throw validationFailed(`shop must be one of ${shops.join(', ')}`, { field: 'shop' });
+    const shop = name || shops[0];
+    const orders = this.lookup<ShardDirectory<Orders>>(ORDERS_SHOPS)?.shard(shop);
+    const inventory = this.lookup<ShardDirectory<Inventory>>(INVENTORY_SHOPS)?.shard(shop);
     const now = Date.now();
-    const result: Record<string, unknown> = { stuckAfterSeconds: this.options.stuckAfterSeconds, lowStockBelow: this.options.lowStockBelow };
+    const result: Record<string, unknown> = { shop: shop ?? null, stuckAfterSeconds: this.options.stuckAfterSeconds, lowStockBelow: this.options.lowStockBelow };
     if (orders) {
       const queue = await orders.queue();
       const describe = async (id: string) => {
@@ -165,10 +185,26 @@ export class BoardReadModel {
     return result;
   }
 
-  kv(key: string) {
-    const store = this.port<ConditionalStore>(KV_STORE);
-    if (!store) throw validationFailed('no conditional store is mounted', { field: 'key' });
-    return store.get(key);
+  kv(key: string, namespace?: string) {
+    const stores = this.lookup<ShardDirectory<ConditionalStore>>(KV_NAMESPACES);
+    if (!stores) throw validationFailed('no conditional store is mounted', { field: 'namespace' });
+    if (namespace && !stores.served().includes(namespace)) throw validationFailed(`namespace must be one of ${stores.served().join(', ')}`, { field: 'namespace' });
+    return stores.shard(namespace || undefined).get(key);
+  }
+
+  /**
+   * The event logs the live tail offers: one per shard (hash tag) of the ledgers, shops and kv namespaces shown — the
+   * service's ledger and shop share `main`, so its one log holds both modules' events; `label` names what it holds.
+   */
+  tailSources(): { shard: string; label: string }[] {
+    const labels = new Map<string, string[]>();
+    const add = (kind: string, names: string[]) => {
+      for (const name of names) labels.set(name, [...(labels.get(name) ?? []), `${kind} ${name}`]);
+    };
+    add('ledger', this.sources.names());
+    add('shop', this.shops());
+    add('kv', this.namespaces());
+    return [...labels].map(([shard, kinds]) => ({ shard, label: kinds.join(' · ') }));
   }
 
   async healthReport() {

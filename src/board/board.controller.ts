@@ -56,7 +56,10 @@ export function boardController(path: string): Type<unknown> {
     @Get('api/overview')
     async overview(@Res({ passthrough: true }) res: HttpResponse) {
       secure(res);
-      return { ledgers: await this.model.ledgers(), streams: this.tail.streams(), actions: Boolean(this.options.token) };
+      return {
+        ledgers: await this.model.ledgers(), shops: this.model.shops(), namespaces: this.model.namespaces(), tail: this.model.tailSources(),
+        actions: Boolean(this.options.token),
+      };
     }
 
     @Get('api/health')
@@ -72,9 +75,9 @@ export function boardController(path: string): Type<unknown> {
     }
 
     @Get('api/shop')
-    async shop(@Res({ passthrough: true }) res: HttpResponse) {
+    async shop(@Query('shop') shop: string | undefined, @Res({ passthrough: true }) res: HttpResponse) {
       secure(res);
-      return this.model.shop();
+      return this.model.shop(shop);
     }
 
     @Get('api/ledgers/:ledger/accounts')
@@ -104,15 +107,15 @@ export function boardController(path: string): Type<unknown> {
     }
 
     @Get('api/kv/:key')
-    async kv(@Param('key') key: string, @Res({ passthrough: true }) res: HttpResponse) {
+    async kv(@Param('key') key: string, @Query('namespace') namespace: string | undefined, @Res({ passthrough: true }) res: HttpResponse) {
       secure(res);
-      return this.model.kv(key);
+      return this.model.kv(key, namespace);
     }
 
     @Get('api/tail')
-    async events(@Req() req: unknown, @Res() res: Raw, @Query('streams') streams?: string) {
+    async events(@Req() req: unknown, @Res() res: Raw, @Query('shards') shards?: string) {
       res.hijack?.(); // Fastify: the response is ours from here
-      await this.tail.serve(rawRequest(req), ((res.raw ?? res) as ServerResponse), streams);
+      await this.tail.serve(rawRequest(req), ((res.raw ?? res) as ServerResponse), shards);
     }
 
     /** Whether a token is right (the page asks before showing actions): 204, or the token's 401/403. */

@@ -25,7 +25,6 @@ export class BoardModule {
     if (options.token !== undefined && options.token.length < 16) throw new Error('BoardModule token must be at least 16 characters');
     const resolved = {
       ...options, path,
-      ledgers: options.ledgers ?? [{ name: 'main' }],
       stuckAfterSeconds: options.stuckAfterSeconds ?? 60,
       lowStockBelow: options.lowStockBelow ?? 10,
     };

@@ -34,10 +34,12 @@ export interface BoardModuleOptions {
    * token configured the board is read-only (actions answer 403 BOARD_ACTIONS_DISABLED). At least 16 characters.
    */
   token?: string;
-  /** The ledgers shown and audited. Default: one, `main`, on the unnamed AccountsModule and the `ledger` stream. */
+  /**
+   * The ledgers shown and audited. Default: every ledger the (unnamed) AccountsModule serves — its default ledger,
+   * its LEDGERS list and those used since start — each read through its directory (`Ledgers.shard(name)`) and its
+   * shard's log. Set: exactly these (a port token and a named stream of the events port each).
+   */
   ledgers?: BoardLedger[];
-  /** Event streams the live tail offers (names of the events port). Default: every stream of the events port. */
-  streams?: string[];
   /** Orders claimed (`processing`) longer than this are highlighted as stuck (a crashed worker). Default 60 s. */
   stuckAfterSeconds?: number;
   /** Products whose available stock is below this are listed. Default 10. */

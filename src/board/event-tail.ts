@@ -5,37 +5,23 @@ import { EVENT_ID_PATTERN } from '@kernel/core';
 import { EVENT_LOG, EventLog } from '../events/events.port';
 import { BOARD_OPTIONS, BoardModuleOptions } from './board.port';
 import { SECURITY_HEADERS } from './board-assets';
+import { BoardReadModel } from './board-read-model';
 
 /** How long one server-sent-events response lives: EventSource reconnects with Last-Event-ID (no event lost), and a draining instance is not held for long. */
 const MAX_CONNECTION_MS = 25_000;
 const HEARTBEAT_MS = 10_000;
 
 /**
- * The live tail: server-sent events of the chosen streams, polled through the events port every `tailIntervalMs`.
- * Starts at each stream's end (or where `Last-Event-ID` says: the browser's reconnect resumes without a gap).
- * Each message: `id: <stream>=<entry id>,…` (every stream's cursor), `data: {stream, id, type, at, data}`.
+ * The live tail: server-sent events of the chosen shards' logs, polled through the events port every `tailIntervalMs`.
+ * Starts at each log's end (or where `Last-Event-ID` says: the browser's reconnect resumes without a gap).
+ * Each message: `id: <shard>=<entry id>,…` (every log's cursor), `data: {shard, label, id, type, at, data}`.
  */
 @Injectable()
 export class EventTail implements OnModuleDestroy, OnApplicationShutdown {
   private readonly open = new Set<() => void>();
 
-  constructor(@Inject(BOARD_OPTIONS) private readonly options: BoardModuleOptions, private readonly moduleRef: ModuleRef) {}
-
-  /**
-   * The streams offered: one name per shard (the service's ledger and shop may share one, `main`: its log holds both
-   * modules' events); `label` names every stream name that reads it (`ledger/shop`).
-   */
-  streams(): { name: string; label: string }[] {
-    const log = this.log();
-    if (!log) return [];
-    const all = this.options.streams ? this.options.streams.filter((s) => log.streams().includes(s)) : log.streams();
-    const byShard = new Map<string, string[]>();
-    for (const name of all) {
-      const shard = log.shardOf(name) ?? name;
-      byShard.set(shard, [...(byShard.get(shard) ?? []), name]);
-    }
-    return [...byShard.values()].map((names) => ({ name: names[0], label: names.join('/') }));
-  }
+  constructor(@Inject(BOARD_OPTIONS) private readonly options: BoardModuleOptions, private readonly moduleRef: ModuleRef,
+    @Inject(BoardReadModel) private readonly model: BoardReadModel) {}
 
   private log(): EventLog | undefined {
     try {
@@ -45,18 +31,19 @@ export class EventTail implements OnModuleDestroy, OnApplicationShutdown {
     }
   }
 
+  /** `requested`: shard names (comma-separated) among those offered; none = all of them. */
   async serve(req: IncomingMessage, res: ServerResponse, requested: string | undefined): Promise<void> {
     const log = this.log();
-    const offered = this.streams();
-    const labels = new Map(offered.map((s) => [s.name, s.label]));
-    const streams = requested ? [...new Set(requested.split(','))].filter((s) => labels.has(s)) : offered.map((s) => s.name);
+    const offered = log ? this.model.tailSources() : [];
+    const labels = new Map(offered.map((s) => [s.shard, s.label]));
+    const shards = requested ? [...new Set(requested.split(','))].filter((s) => labels.has(s)) : offered.map((s) => s.shard);
     const cursors = new Map<string, string | undefined>();
     const resume = parseCursors(req.headers['last-event-id']);
-    for (const stream of streams) cursors.set(stream, resume.get(stream) ?? (await log!.info(stream)).lastId ?? undefined);
+    for (const shard of shards) cursors.set(shard, resume.get(shard) ?? (await log!.infoShard(shard)).lastId ?? undefined);
     res.writeHead(200, {
       ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive', 'X-Accel-Buffering': 'no',
     });
-    res.write(`retry: 500\nevent: ready\ndata: ${JSON.stringify({ streams })}\n\n`);
+    res.write(`retry: 500\nevent: ready\ndata: ${JSON.stringify({ shards })}\n\n`);
     let closed = false;
     const close = () => {
       if (closed) return;
@@ -69,16 +56,16 @@ export class EventTail implements OnModuleDestroy, OnApplicationShutdown {
     const until = Date.now() + MAX_CONNECTION_MS;
     let beat = Date.now();
     while (!closed && Date.now() < until) {
-      for (const stream of streams) {
+      for (const shard of shards) {
         if (closed) break;
         try {
-          const page = await log!.read(stream, { after: cursors.get(stream), limit: 100 });
+          const page = await log!.readShard(shard, { after: cursors.get(shard), limit: 100 });
           for (const event of page.events) {
-            cursors.set(stream, event.id);
-            res.write(`id: ${formatCursors(cursors)}\ndata: ${JSON.stringify({ stream, label: labels.get(stream), ...event })}\n\n`);
+            cursors.set(shard, event.id);
+            res.write(`id: ${formatCursors(cursors)}\ndata: ${JSON.stringify({ shard, label: labels.get(shard), ...event })}\n\n`);
           }
         } catch (err) {
-          res.write(`event: failure\ndata: ${JSON.stringify({ stream, message: (err as Error).message })}\n\n`);
+          res.write(`event: failure\ndata: ${JSON.stringify({ shard, message: (err as Error).message })}\n\n`);
         }
       }
       if (Date.now() - beat > HEARTBEAT_MS) {
@@ -100,15 +87,15 @@ export class EventTail implements OnModuleDestroy, OnApplicationShutdown {
 }
 
 function formatCursors(cursors: Map<string, string | undefined>): string {
-  return [...cursors].filter(([, id]) => id).map(([stream, id]) => `${stream}=${id}`).join(',');
+  return [...cursors].filter(([, id]) => id).map(([shard, id]) => `${shard}=${id}`).join(',');
 }
 
 function parseCursors(header: string | string[] | undefined): Map<string, string> {
   const value = Array.isArray(header) ? header[0] : header;
   const cursors = new Map<string, string>();
   for (const part of (value ?? '').split(',')) {
-    const [stream, id] = part.split('=');
-    if (stream && id && EVENT_ID_PATTERN.test(id)) cursors.set(stream, id);
+    const [shard, id] = part.split('=');
+    if (shard && id && EVENT_ID_PATTERN.test(id)) cursors.set(shard, id);
   }
   return cursors;
 }

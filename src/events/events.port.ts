@@ -29,12 +29,16 @@ export interface EventsInfo {
   lastId: string | null;
 }
 
-/** Reads the event log of a named stream (`ledger`, `shop`, `kv`: each the stream of that module's shard). */
+/** Reads the event log of a named stream (`ledger`, `shop`, `kv`: each the stream of that module's shard), or of any shard. */
 export interface EventLog {
   streams(): string[];
   read(stream: string, query?: EventsQuery): Promise<EventsPage>;
+  /** The log of the shard (ledger, shop or kv namespace) of this name; VALIDATION_FAILED (`field`) for a bad name. */
+  readShard(shard: string, query?: EventsQuery, field?: string): Promise<EventsPage>;
   /** VALIDATION_FAILED for an unknown stream. */
   info(stream: string): Promise<EventsInfo>;
+  /** What the log of a shard holds (as readShard: VALIDATION_FAILED (`field`) for a bad name). */
+  infoShard(shard: string, field?: string): Promise<EventsInfo>;
   /** The shard (hash tag) whose log a stream name reads: two names on one shard read the same log. Undefined for an unknown name. */
   shardOf(stream: string): string | undefined;
 }

@@ -97,8 +97,9 @@ describe('the board over HTTP', () => {
     }
     const overview = await fetch(`${base}/board/api/overview`);
     expect(overview.headers.get('content-security-policy')).toBe(csp);
-    // the service's ledger and shop share the shard `main`: one stream, named by both
-    expect(await overview.json()).toMatchObject({ actions: true, streams: [{ name: 'ledger', label: 'ledger/shop' }, { name: 'kv', label: 'kv' }], ledgers: [{ name: 'main', accounts: 3, totalPosted: 10_542 }] });
+    // the service's ledger and shop share the shard `main`: one log, holding both modules' events
+    expect(await overview.json()).toMatchObject({ actions: true, shops: ['main'], namespaces: ['kv'],
+      tail: [{ shard: 'main', label: 'ledger main · shop main' }, { shard: 'kv', label: 'kv kv' }], ledgers: [{ name: 'main', accounts: 3, totalPosted: 10_542 }] });
     const doc = (await (await fetch(`${base}/docs-json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths).filter((p) => p.includes('board'))).toEqual([]);
     expect(Object.keys(doc.paths).length).toBeGreaterThan(20);
@@ -133,7 +134,7 @@ describe('the board over HTTP', () => {
 
   it('the live tail streams a transfer made through the API (server-sent events)', async () => {
     const controller = new AbortController();
-    const res = await fetch(`${base}/board/api/tail?streams=ledger`, { signal: controller.signal });
+    const res = await fetch(`${base}/board/api/tail?shards=main`, { signal: controller.signal });
     try {
       expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
       const reader = res.body!.getReader();
@@ -150,8 +151,8 @@ describe('the board over HTTP', () => {
       const receipt = await (await json('POST', '/transfers', { from: 'bob', to: 'carol', amount: 7 })).json() as { id: string };
       await until(new RegExp(receipt.id));
       const message = text.split('\n\n').find((m) => m.includes(receipt.id))!;
-      expect(message).toMatch(/^id: ledger=\d+-\d+$/m);
-      expect(JSON.parse(/^data: (.*)$/m.exec(message)![1])).toMatchObject({ stream: 'ledger', label: 'ledger/shop', type: 'transfer.completed', data: { id: receipt.id, from: 'bob', to: 'carol', amount: 7 } });
+      expect(message).toMatch(/^id: main=\d+-\d+$/m);
+      expect(JSON.parse(/^data: (.*)$/m.exec(message)![1])).toMatchObject({ shard: 'main', label: 'ledger main · shop main', type: 'transfer.completed', data: { id: receipt.id, from: 'bob', to: 'carol', amount: 7 } });
     } finally {
       controller.abort();
     }
@@ -166,7 +167,7 @@ describe('BoardModule in a host app (memory): orders, a stuck claim, low stock',
         AccountsModule.forRoot({ strategy: 'memory', http: false }),
         InventoryModule.forRoot({ strategy: 'memory', http: false }),
         OrdersModule.forRoot({ strategy: 'memory', http: false }),
-        EventsModule.forRoot({ strategy: 'memory', http: false, streams: { ledger: 'main', shop: 'main' } }),
+        EventsModule.forRoot({ strategy: 'memory', http: false, streams: {} }),
         BoardModule.forRoot({ path: '/ops/board', stuckAfterSeconds: 0, lowStockBelow: 3 }),
       ],
     }).compile();
@@ -183,7 +184,7 @@ describe('BoardModule in a host app (memory): orders, a stuck claim, low stock',
       const waiting = await orders.place({ userId: 'u2', items: [{ productId: 'gadget', quantity: 1, unitPrice: 7 }] });
       expect((await orders.claimNext())!.id).toBe(claimed.id);
       await new Promise((r) => setTimeout(r, 1100)); // older than stuckAfterSeconds: 0
-      const shop = (await host.inject({ method: 'GET', url: '/ops/board/api/shop' })).json();
+      const shop = (await host.inject({ method: 'GET', url: '/ops/board/api/shop?shop=main' })).json();
       expect(shop).toMatchObject({
         orders: { counts: { pending: 1, processing: 1 }, processing: [{ id: claimed.id, status: 'processing', stuck: true }], pending: [{ id: waiting.id, status: 'pending', stuck: false }] },
         lowStock: [{ productId: 'widget', stock: 2 }],
@@ -255,7 +256,7 @@ describe('the board in headless Chromium', () => {
       const tail = await page.getByTestId('tail-event').allInnerTexts();
       const positions = ids.map((id) => tail.findIndex((t) => t.includes(id)));
       expect(positions).toEqual([...positions].sort((a, b) => b - a)); // newest first
-      expect(tail[positions[2]]).toMatch(/ledger\/shop\s+\d+-\d+\s+transfer\.completed\s+\{.*"amount":13/);
+      expect(tail[positions[2]]).toMatch(/ledger main · shop main\s+\d+-\d+\s+transfer\.completed\s+\{.*"amount":13/);
       await page.waitForTimeout(2500); // two metric reads: the operations table shows rates
       await page.screenshot({ path: join(shots, 'board.png'), fullPage: true });
 

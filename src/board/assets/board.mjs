@@ -139,12 +139,12 @@ function Pending({ ledger, token }) {
         <td>${token ? html`<button onClick=${() => voidIt(t.id)}>void</button>` : ''}</td></tr>`)}</tbody></table>`)}</section>`;
 }
 
-function Shop() {
-  const [data, error] = usePoll('shop', 3000);
+function Shop({ shop }) {
+  const [data, error] = usePoll(`shop?shop=${encodeURIComponent(shop)}`, 3000);
   const orders = data?.orders;
   const row = (o) => html`<tr key=${o.id} class=${o.stuck ? 'stuck' : ''} data-stuck=${o.stuck ? 'yes' : 'no'}><td class="mono">${o.id}</td><td>${o.status}</td>
     <td>${o.userId ?? '—'}</td><td class="num">${n(o.total)}</td><td class="num">${ago(o.ageSeconds)}${o.stuck ? html` <span class="warn">stuck?</span>` : ''}</td></tr>`;
-  return html`<section data-testid="shop"><h2>Orders and stock</h2><${Err} error=${error} />
+  return html`<section data-testid="shop"><h2>Orders and stock · ${shop}</h2><${Err} error=${error} />
     ${orders && html`<p>${n(orders.counts.pending)} pending · ${n(orders.counts.processing)} processing${' '}
       <span class="muted">(claims older than ${data.stuckAfterSeconds} s are highlighted: a crashed worker's claim stays in processing)</span></p>
       <table><thead><tr><th>order</th><th>state</th><th>user</th><th class="num">total</th><th class="num">age</th></tr></thead>
@@ -157,18 +157,20 @@ function Shop() {
         <th class="num">units</th><th>expires</th></tr></thead><tbody>${data.reservations.map((r) => html`<tr key=${r.id}><td class="mono">${r.id}</td>
           <td>${r.productId}</td><td class="num">${n(r.quantity)}</td>
           <td class=${r.status === 'expired' ? 'warn' : ''}>${r.expiresAt}${r.status === 'expired' ? ' (expired, not yet swept)' : ''}</td></tr>`)}</tbody></table>`}`}
-    ${data && !orders && !data.lowStock && html`<p class="muted">No shop is mounted.</p>`}</section>`;
+    ${data && !orders && !data.lowStock && html`<p class="muted">Neither Orders nor Inventory is mounted.</p>`}</section>`;
 }
 
-function Kv() {
+function Kv({ namespaces }) {
   const [key, setKey] = useState('');
+  const [namespace, setNamespace] = useState(namespaces[0] ?? '');
   const [result, setResult] = useState(null);
   const look = (e) => {
     e.preventDefault();
-    if (key) getJson(`kv/${encodeURIComponent(key)}`).then((entry) => setResult({ entry }), (error) => setResult({ error }));
+    if (key) getJson(`kv/${encodeURIComponent(key)}?namespace=${encodeURIComponent(namespace)}`).then((entry) => setResult({ entry }), (error) => setResult({ error }));
   };
   return html`<section data-testid="kv"><h2>Key-value lookup</h2>
-    <form class="inline" onSubmit=${look}><input placeholder="key" value=${key} onInput=${(e) => setKey(e.currentTarget.value)} data-testid="kv-key" />
+    <form class="inline" onSubmit=${look}>${namespaces.length > 1 && html`<select value=${namespace} onChange=${(e) => setNamespace(e.currentTarget.value)}>
+      ${namespaces.map((ns) => html`<option key=${ns} value=${ns}>${ns}</option>`)}</select>`}<input placeholder="key" value=${key} onInput=${(e) => setKey(e.currentTarget.value)} data-testid="kv-key" />
       <button type="submit">look up</button></form>
     ${result?.error && html`<${Err} error=${result.error} />`}
     ${result?.entry && html`<table data-testid="kv-result"><tbody><tr><th>type</th><td>${result.entry.type}</td></tr>
@@ -201,11 +203,11 @@ function Audit({ ledgers }) {
     })}</section>`;
 }
 
-function Tail({ streams }) {
+function Tail({ sources }) {
   const [events, setEvents] = useState([]);
   const [live, setLive] = useState(false);
   useEffect(() => {
-    const source = new EventSource(`${api('tail')}?streams=${encodeURIComponent(streams.map((s) => s.name).join(','))}`);
+    const source = new EventSource(`${api('tail')}?shards=${encodeURIComponent(sources.map((s) => s.shard).join(','))}`);
     source.addEventListener('ready', () => setLive(true));
     source.onmessage = (e) => {
       const event = JSON.parse(e.data);
@@ -213,10 +215,10 @@ function Tail({ streams }) {
     };
     source.onerror = () => setLive(false);
     return () => source.close();
-  }, [streams.map((s) => s.name).join(',')]);
+  }, [sources.map((s) => s.shard).join(',')]);
   return html`<section class="wide" data-testid="tail"><h2>Event tail <span class=${live ? 'ok' : 'warn'} data-testid="tail-state">${live ? 'live' : 'connecting'}</span></h2>
     <div class="tail"><ul>${events.map((e) => html`<li key=${`${e.stream}${e.id}`} data-testid="tail-event">
-      <span class="pill">${e.label ?? e.stream}</span> <code>${e.id}</code> <strong>${e.type}</strong> <code>${JSON.stringify(e.data)}</code></li>`)}</ul>
+      <span class="pill">${e.label ?? e.shard}</span> <code>${e.id}</code> <strong>${e.type}</strong> <code>${JSON.stringify(e.data)}</code></li>`)}</ul>
       ${events.length === 0 && html`<p class="muted">Waiting for events…</p>`}</div></section>`;
 }
 
@@ -225,11 +227,11 @@ function Overview({ overview, token }) {
     <${Ledgers} ledgers=${overview.ledgers} />
     <${Health} />
     ${overview.ledgers.map((l) => html`<${Pending} key=${l.name} ledger=${l.name} token=${token} />`)}
-    <${Shop} />
+    ${overview.shops.slice(0, 5).map((shop) => html`<${Shop} key=${shop} shop=${shop} />`)}
     <${Audit} ledgers=${overview.ledgers} />
-    <${Kv} />
+    ${overview.namespaces.length > 0 && html`<${Kv} namespaces=${overview.namespaces} />`}
     <${Operations} />
-    <${Tail} streams=${overview.streams} />
+    <${Tail} sources=${overview.tail} />
   </main>`;
 }
 

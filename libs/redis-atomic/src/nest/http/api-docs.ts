@@ -69,6 +69,7 @@ export const KERNEL_ERROR_DETAILS: ErrorDetails = {
     },
   },
   CONFLICT: { properties: { attempts: integer(1) } },
+  SHARD_NOT_FOUND: { properties: { field: { type: 'string', description: '`ledger`, `shop` or `namespace`' } }, required: ['field'] },
   STORE_CORRUPTED: { properties: { key: { type: 'string' }, command: integer(0) } },
 };
 
@@ -200,3 +201,4 @@ export function ApiAtomicRoute<T extends ErrorStatuses>(doc: AtomicRouteDoc<T>):
   }
   return applyDecorators(...decorators);
 }
+
