@@ -185,6 +185,14 @@ export class BoardReadModel {
     return result;
   }
 
+  /** A shop's Orders port (for the requeue action); VALIDATION_FAILED (`shop`) for a shop not shown here. */
+  orders(shop: string): Orders {
+    const shops = this.shops();
+    const directory = this.lookup<ShardDirectory<Orders>>(ORDERS_SHOPS);
+    if (!directory || !shops.includes(shop)) throw validationFailed(`shop must be one of ${shops.join(', ')}`, { field: 'shop' });
+    return directory.shard(shop);
+  }
+
   kv(key: string, namespace?: string) {
     const stores = this.lookup<ShardDirectory<ConditionalStore>>(KV_NAMESPACES);
     if (!stores) throw validationFailed('no conditional store is mounted', { field: 'namespace' });

@@ -4,6 +4,7 @@ import { ApiHidden, AtomicHttp, HttpResponse } from '@kernel/nest/http';
 import { ACCOUNTS_ERROR_STATUS } from '../accounts/accounts.errors';
 import { LEDGER_AUDIT, LedgerAudit } from '../accounts/audit/audit.port';
 import { KV_ERROR_STATUS } from '../kv/kv.errors';
+import { ORDERS_ERROR_STATUS } from '../shop/orders/orders.errors';
 import { Asset, loadAssets, SECURITY_HEADERS } from './board-assets';
 import { BoardReadModel } from './board-read-model';
 import { BOARD_ERROR_STATUS, BOARD_TOKEN_HEADER, checkBoardToken } from './board-token';
@@ -23,7 +24,7 @@ const secure = (res: HttpResponse) => {
  */
 export function boardController(path: string): Type<unknown> {
   @ApiHidden()
-  @AtomicHttp({ ...ACCOUNTS_ERROR_STATUS, ...KV_ERROR_STATUS, ...BOARD_ERROR_STATUS })
+  @AtomicHttp({ ...ACCOUNTS_ERROR_STATUS, ...ORDERS_ERROR_STATUS, ...KV_ERROR_STATUS, ...BOARD_ERROR_STATUS })
   @Controller(path)
   class BoardController {
     private readonly assets: Map<string, Asset> = loadAssets(path);
@@ -134,6 +135,16 @@ export function boardController(path: string): Type<unknown> {
       secure(res);
       checkBoardToken(this.options.token, token);
       return this.model.ledger(ledger).port.voidTransfer({ id }, { idempotencyKey });
+    }
+
+    /** Puts a claim its worker left back in the queue (Orders.requeue: processing → pending, first in line); 409 INVALID_TRANSITION otherwise. */
+    @Post('api/shops/:shop/orders/:id/requeue')
+    @HttpCode(200)
+    async requeueOrder(@Param('shop') shop: string, @Param('id') id: string, @Headers(BOARD_TOKEN_HEADER) token: string | undefined,
+      @Headers('idempotency-key') idempotencyKey: string | undefined, @Res({ passthrough: true }) res: HttpResponse) {
+      secure(res);
+      checkBoardToken(this.options.token, token);
+      return this.model.orders(shop).requeue(id, { idempotencyKey });
     }
   }
   return BoardController;

@@ -122,6 +122,21 @@ describe('the board over HTTP', () => {
     expect(((await (await fetch(`${base}/board/api/ledgers/main/pending`)).json()) as { transfers: { id: string }[] }).transfers.map((t) => t.id)).not.toContain(receipt.id);
     expect((await json('POST', '/board/api/session', undefined, { 'x-board-token': TOKEN })).status).toBe(204);
 
+    // requeue a claim (Orders.requeue through the board): token checked first, then the port's own rules
+    expect((await json('PUT', '/inventory/bolt', { stock: 5 })).status).toBe(200);
+    const order = await (await json('POST', '/orders', { userId: 'ops', items: [{ productId: 'bolt', quantity: 1, unitPrice: 3 }] })).json() as { id: string };
+    const requeue = (headers: Record<string, string>) => json('POST', `/board/api/shops/main/orders/${order.id}/requeue`, undefined, headers);
+    expect(await (await requeue({})).json()).toMatchObject({ statusCode: 401, code: 'BOARD_TOKEN_REQUIRED' });
+    expect(await (await requeue({ 'x-board-token': TOKEN })).json()).toMatchObject({ statusCode: 409, code: 'INVALID_TRANSITION', status: 'pending' });
+    const claimed = await (await json('POST', '/orders/claim')).json() as { id: string };
+    expect(claimed.id).toBe(order.id);
+    const back = await requeue({ 'x-board-token': TOKEN });
+    expect({ status: back.status, body: await back.json() }).toMatchObject({ status: 200, body: { id: order.id, status: 'pending' } });
+    expect((await (await json('POST', '/orders/claim')).json() as { id: string }).id).toBe(order.id);
+    expect((await json('POST', `/orders/${order.id}/complete`)).status).toBe(200);
+    expect(await (await json('POST', '/board/api/shops/elsewhere/orders/x/requeue', undefined, { 'x-board-token': TOKEN })).json())
+      .toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field: 'shop' });
+
     const readOnly = await serviceApp({ BOARD_ENABLED: 'true' });
     try {
       const res = await readOnly.inject({ method: 'POST', url: `/board/api/ledgers/main/transfers/${receipt.id}/void`, headers: { 'x-board-token': TOKEN } });
@@ -129,6 +144,25 @@ describe('the board over HTTP', () => {
       expect((await readOnly.inject({ method: 'GET', url: '/board/api/overview' })).json()).toMatchObject({ actions: false });
     } finally {
       await readOnly.close();
+    }
+  });
+
+  it('shows and audits every ledger the service serves (LEDGERS), each from its own shard', async () => {
+    const multi = await serviceApp({ ATOMIC_STRATEGY: 'memory', BOARD_ENABLED: 'true', LEDGERS: 'eu' });
+    try {
+      const call = (method: 'GET' | 'POST', url: string, payload?: object) => multi.inject({ method, url, payload });
+      expect((await call('POST', '/ledgers/eu/accounts', { id: 'x', balance: 70 })).statusCode).toBe(201);
+      expect((await call('POST', '/ledgers/eu/accounts', { id: 'y' })).statusCode).toBe(201);
+      expect((await call('POST', '/ledgers/eu/transfers', { from: 'x', to: 'y', amount: 20 })).statusCode).toBe(201);
+      const overview = (await call('GET', '/board/api/overview')).json();
+      expect(overview.ledgers.map((l: { name: string; accounts: number; totalPosted: number }) => [l.name, l.accounts, l.totalPosted]))
+        .toEqual([['main', 0, 0], ['eu', 2, 70]]);
+      expect((await call('GET', '/board/api/ledgers/eu/audit')).json()).toMatchObject({ ledger: 'eu', verdict: 'consistent', accounts: 2, events: 3 });
+      expect((await call('GET', '/board/api/ledgers/eu/accounts/y')).json()).toMatchObject({ account: { id: 'y', balance: 20 }, history: { entries: [{ type: 'transfer_in' }] } });
+      const unknown = (await call('GET', '/board/api/ledgers/us/audit')).json();
+      expect(unknown).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', field: 'ledger' });
+    } finally {
+      await multi.close();
     }
   });
 
@@ -190,6 +224,9 @@ describe('BoardModule in a host app (memory): orders, a stuck claim, low stock',
         lowStock: [{ productId: 'widget', stock: 2 }],
         reservations: [{ id: hold.id, productId: 'gadget', quantity: 2, status: 'held', expiresAt: hold.expiresAt }],
       });
+      // the requeue action: read-only board (no token) refuses; the port itself moves the claim back, first in line
+      const refused = await host.inject({ method: 'POST', url: `/ops/board/api/shops/main/orders/${claimed.id}/requeue`, headers: { 'x-board-token': 'x'.repeat(20) } });
+      expect({ status: refused.statusCode, code: refused.json().code }).toEqual({ status: 403, code: 'BOARD_ACTIONS_DISABLED' });
       const page = await host.inject({ method: 'GET', url: '/ops/board' });
       expect(page.body).toContain('src="/ops/board/assets/board.mjs"');
       expect((await host.inject({ method: 'GET', url: '/board' })).statusCode).toBe(404);
@@ -229,7 +266,9 @@ describe('the board in headless Chromium', () => {
       expect((await json('PUT', '/inventory/gadget', { stock: 50 })).status).toBe(200);
       expect((await json('POST', '/orders', { userId: 'u1', items: [{ productId: 'widget', quantity: 2, unitPrice: 250 }] })).status).toBe(201);
       expect((await json('POST', '/orders', { userId: 'u2', items: [{ productId: 'gadget', quantity: 1, unitPrice: 990 }] })).status).toBe(201);
-      expect((await json('POST', '/orders/claim')).status).toBe(200);
+      const claim = await json('POST', '/orders/claim');
+      expect(claim.status).toBe(200);
+      const claimedId = ((await claim.json()) as { id: string }).id;
       const reservation = await (await json('POST', '/inventory/gadget/reservations', { quantity: 3, ttlSeconds: 900 })).json() as { id: string };
       const held = await (await json('POST', '/transfers', { from: 'alice', to: 'carol', amount: 75, pending: true, timeoutSeconds: 3600 })).json() as { id: string };
 
@@ -306,6 +345,11 @@ describe('the board in headless Chromium', () => {
       await row.getByRole('button', { name: 'void' }).click();
       await page.getByTestId('action-result').getByText(`voided ${held.id}`).waitFor({ timeout: 30_000 });
       expect(await (await fetch(`${base}/transfers/${held.id}`)).json()).toMatchObject({ status: 'voided' });
+      // requeue the claimed order from the page
+      const shop = page.getByTestId('shop');
+      await shop.locator('tr').filter({ hasText: claimedId }).getByRole('button', { name: 'requeue' }).click();
+      await shop.getByTestId('shop-action-result').getByText(`requeued ${claimedId}`).waitFor({ timeout: 30_000 });
+      expect(await (await fetch(`${base}/orders/${claimedId}`)).json()).toMatchObject({ status: 'pending' });
       expect(problems).toEqual([]);
       expect(statSync(join(shots, 'board.png')).size).toBeGreaterThan(20_000);
     } finally {
