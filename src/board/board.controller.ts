@@ -43,6 +43,7 @@ export function boardController(path: string): Type<unknown> {
 
     @Get('assets/:file')
     file(@Param('file') file: string, @Res({ passthrough: true }) res: HttpResponse) {
+      secure(res);
       if (!this.assets.has(file)) throw new NotFoundException();
       return this.asset(res, file);
     }
