@@ -13,6 +13,14 @@ export interface Asset {
  */
 export function loadAssets(base: string): Map<string, Asset> {
   const own = join(__dirname, 'assets');
+  // preact and htm are optional peers of the package (like prom-client): only the board needs them.
+  for (const name of ['preact', 'htm']) {
+    try {
+      require.resolve(name);
+    } catch {
+      throw new Error(`BoardModule needs ${name} (the page's modules): npm install preact htm`);
+    }
+  }
   const js = 'application/javascript; charset=utf-8';
   const assets = new Map<string, Asset>([
     ['index.html', { type: 'text/html; charset=utf-8', body: Buffer.from(readFileSync(join(own, 'index.html'), 'utf8').replaceAll('{{base}}', base)) }],

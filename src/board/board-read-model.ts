@@ -35,8 +35,10 @@ class LedgerProjection {
   }
 
   private async readOn(): Promise<void> {
+    // Entries ever appended, before reading: every one of them must reach the fold, or some were trimmed unseen (the
+    // stream trimmed before the board started, or faster than the board read it).
+    const info = await this.stream.info();
     if (!this.started) {
-      const info = await this.stream.info();
       this.complete = Number.isFinite(info.added) && info.added <= info.length;
       this.started = true;
     }
@@ -55,6 +57,7 @@ class LedgerProjection {
       if (!page.next) break;
       cursor = page.next;
     }
+    if (this.replay.events < info.added) this.complete = false;
     const since = Date.now() - 60_000;
     while (this.times.length && this.times[0] < since) this.times.shift();
   }

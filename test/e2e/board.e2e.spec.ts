@@ -166,6 +166,20 @@ describe('the board over HTTP', () => {
     }
   });
 
+  it('a trimmed stream: the ledger summary says partial, the audit unprovable (never a silent pass)', async () => {
+    const trimmed = await serviceApp({ ATOMIC_STRATEGY: 'memory', BOARD_ENABLED: 'true', EVENTS_MAXLEN: '5' });
+    try {
+      const call = (method: 'GET' | 'POST', url: string, payload?: object) => trimmed.inject({ method, url, payload });
+      expect((await call('POST', '/accounts', { id: 'z', balance: 1 })).statusCode).toBe(201);
+      expect((await call('GET', '/board/api/overview')).json().ledgers[0]).toMatchObject({ name: 'main', accounts: 1, complete: true });
+      for (let i = 0; i < 130; i++) expect((await call('POST', '/accounts/z/deposit', { amount: 1 })).statusCode).toBe(200);
+      expect((await call('GET', '/board/api/overview')).json().ledgers[0]).toMatchObject({ name: 'main', complete: false });
+      expect((await call('GET', '/board/api/ledgers/main/audit')).json()).toMatchObject({ verdict: 'unprovable', reason: expect.stringMatching(/trimmed/) });
+    } finally {
+      await trimmed.close();
+    }
+  });
+
   it('the live tail streams a transfer made through the API (server-sent events)', async () => {
     const controller = new AbortController();
     const res = await fetch(`${base}/board/api/tail?shards=main`, { signal: controller.signal });
