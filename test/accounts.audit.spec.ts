@@ -23,6 +23,7 @@ import { EventsModule } from '../src/events/events.module';
 import { EVENT_LOG, EventLog } from '../src/events/events.port';
 import { eventually } from './contract/pending.contract';
 import { runProcess } from './support/cli';
+import { AUDIT_EXIT, auditCommand } from '../src/cli-audit';
 
 let server: RedisServer;
 beforeAll(async () => (server = await RedisServer.start()), 30_000);
@@ -225,21 +226,30 @@ describe.each(ATOMIC_STRATEGIES)('the audit of a trimmed stream — %s', (strate
 });
 
 describe('npm run audit (redis-atomic audit)', () => {
-  it('exit 0 with the verdict on a sound ledger; exit 1 with the first mismatch on a corrupted one', async () => {
+  it('exit 0 with the verdict on a sound ledger (in process); exit 1 with the first mismatch on a corrupted one (the CLI process)', async () => {
     const f = await fixture('functions');
     try {
       await f.ledger.open({ id: 'alice', balance: 100 });
       await f.ledger.open({ id: 'bob' });
       await f.ledger.transfer({ from: 'alice', to: 'bob', amount: 40 });
       const env = { REDIS_URL: server.url, ATOMIC_STRATEGY: 'functions' };
-      const ok = await runProcess(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'src/cli.ts', 'audit',
-        '--ledger', f.name], env);
-      expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: '' });
-      expect(ok.stdout).toContain(`ledger ${f.name}: consistent — 2 accounts, 3 events replayed`);
+      const printed: string[] = [];
+      const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+      const error = jest.spyOn(console, 'error').mockImplementation((line: string) => void printed.push(line));
+      try {
+        expect(await auditCommand(['--ledger', f.name], env)).toBe(AUDIT_EXIT.CONSISTENT);
+        expect(await auditCommand(['--bogus'], env)).toBe(AUDIT_EXIT.USAGE);
+      } finally {
+        log.mockRestore();
+        error.mockRestore();
+      }
+      expect(printed.join('\n')).toContain('redis-atomic audit: unexpected argument "--bogus"');
+      expect(printed.join('\n')).toContain(`ledger ${f.name}: consistent — 2 accounts, 3 events replayed (stream: 3 kept, 3 ever added), 0 mismatching`);
+      expect(printed.join('\n')).toContain('Σ stored balances 100 · Σ opens + deposits − withdrawals 100 (100 + 0 − 0)');
       await f.corrupt('alice', -1);
       const bad = await runProcess(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'src/cli.ts', 'audit',
         `--ledger=${f.name}`, '--json'], env);
-      expect(bad.code).toBe(1);
+      expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 1, stderr: '' });
       expect(JSON.parse(bad.stdout)).toMatchObject({ verdict: 'mismatch', firstMismatch: { account: 'alice', field: 'balance', stored: 59, expected: 60 } });
     } finally {
       await f.close();
