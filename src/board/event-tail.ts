@@ -7,7 +7,7 @@ import { BOARD_OPTIONS, BoardModuleOptions } from './board.port';
 import { SECURITY_HEADERS } from './board-assets';
 import { BoardReadModel } from './board-read-model';
 
-/** How long one server-sent-events response lives: EventSource reconnects with Last-Event-ID (no event lost), and a draining instance is not held for long. */
+/** How long one server-sent-events response lives at most: EventSource reconnects with Last-Event-ID (no event lost). */
 const MAX_CONNECTION_MS = 25_000;
 const HEARTBEAT_MS = 10_000;
 
@@ -55,7 +55,14 @@ export class EventTail implements OnModuleDestroy, OnApplicationShutdown {
     req.on('close', close);
     const until = Date.now() + MAX_CONNECTION_MS;
     let beat = Date.now();
+    // The listener stopped accepting (a graceful shutdown began): end now, so a draining instance is not held by an
+    // open page; the browser reconnects to another instance with Last-Event-ID.
+    const server = (req.socket as { server?: { listening?: boolean } }).server;
     while (!closed && Date.now() < until) {
+      if (server && server.listening === false) {
+        res.write(`event: bye\ndata: ${JSON.stringify({ reason: 'draining' })}\n\n`);
+        break;
+      }
       for (const shard of shards) {
         if (closed) break;
         try {

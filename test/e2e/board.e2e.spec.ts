@@ -14,6 +14,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Server as NetServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Test } from '@nestjs/testing';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -203,6 +204,32 @@ describe('the board over HTTP', () => {
       expect(JSON.parse(/^data: (.*)$/m.exec(message)![1])).toMatchObject({ shard: 'main', label: 'ledger main · shop main', type: 'transfer.completed', data: { id: receipt.id, from: 'bob', to: 'carol', amount: 7 } });
     } finally {
       controller.abort();
+    }
+  });
+});
+
+describe('the live tail and a graceful shutdown', () => {
+  it('ends its open streams once the listener stops accepting (a draining instance is not held by an open page)', async () => {
+    const draining = await serviceApp({ ATOMIC_STRATEGY: 'memory', BOARD_ENABLED: 'true' });
+    await draining.listen(0, '127.0.0.1');
+    const server = draining.getHttpServer();
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/board/api/tail`);
+      const reader = res.body!.getReader();
+      let text = '';
+      let ended = false;
+      const read = async () => {
+        const { value, done } = await reader.read();
+        if (done) ended = true;
+        else text += Buffer.from(value).toString('utf8');
+      };
+      while (!/event: ready/.test(text) && !ended) await read();
+      NetServer.prototype.close.call(server); // what the service's drain does first: stop accepting
+      for (let i = 0; i < 100 && !ended; i++) await read();
+      expect(ended).toBe(true);
+      expect(text).toMatch(/event: bye\ndata: \{"reason":"draining"\}/);
+    } finally {
+      await draining.close();
     }
   });
 });
