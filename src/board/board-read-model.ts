@@ -5,6 +5,7 @@ import { ShardDirectory } from '@kernel/core';
 import type { AccountsLedger } from '../accounts/accounts.port';
 import type { AuditStream } from '../accounts/audit/ledger-audit';
 import { LedgerEvent, LedgerReplay } from '../accounts/audit/ledger-replay';
+import { EVENT_LOG, EventLog } from '../events/events.port';
 import type { ConditionalStore } from '../kv/kv.port';
 import { KV_NAMESPACES } from '../kv/kv.tokens';
 import type { Inventory } from '../shop/inventory/inventory.port';
@@ -68,6 +69,39 @@ class LedgerProjection {
   }
 }
 
+/**
+ * When each order still in `processing` was claimed, from the shop's log (`order.claimed`; `order.completed`,
+ * `order.cancelled` and `order.requeued` end a claim): the order itself records only when it was placed.
+ */
+class ClaimTimes {
+  private readonly claimed = new Map<string, number>();
+  private cursor?: string;
+  private update: Promise<void> = Promise.resolve();
+
+  constructor(private readonly log: EventLog, private readonly shop: string) {}
+
+  refresh(): Promise<void> {
+    this.update = this.update.catch(() => undefined).then(async () => {
+      for (;;) {
+        const page = await this.log.readShard(this.shop, { after: this.cursor, limit: 1000 }, 'shop');
+        for (const event of page.events) {
+          this.cursor = event.id;
+          const orderId = event.data?.orderId;
+          if (typeof orderId !== 'string') continue;
+          if (event.type === 'order.claimed') this.claimed.set(orderId, Number(event.id.split('-')[0]));
+          else if (event.type === 'order.completed' || event.type === 'order.cancelled' || event.type === 'order.requeued') this.claimed.delete(orderId);
+        }
+        if (!page.next) return;
+      }
+    });
+    return this.update;
+  }
+
+  at(orderId: string): number | undefined {
+    return this.claimed.get(orderId);
+  }
+}
+
 function accountsOf(event: LedgerEvent): string[] {
   const d = event.data ?? {};
   const ids = event.type === 'transfer.batch_completed' && Array.isArray(d.transfers)
@@ -84,6 +118,7 @@ function accountsOf(event: LedgerEvent): string[] {
 @Injectable()
 export class BoardReadModel {
   private readonly projections = new Map<string, LedgerProjection>();
+  private readonly claims = new Map<string, ClaimTimes>();
   private readonly sources: LedgerSources;
 
   constructor(
@@ -169,15 +204,30 @@ export class BoardReadModel {
     const result: Record<string, unknown> = { shop: shop ?? null, stuckAfterSeconds: this.options.stuckAfterSeconds, lowStockBelow: this.options.lowStockBelow };
     if (orders) {
       const queue = await orders.queue();
+      const log = this.lookup<EventLog>(EVENT_LOG);
+      let claims: ClaimTimes | undefined;
+      if (log && shop) {
+        claims = this.claims.get(shop);
+        if (!claims) this.claims.set(shop, (claims = new ClaimTimes(log, shop)));
+        await claims.refresh().catch(() => undefined); // without the log: ages since placement only
+      }
+      const seconds = (ms: number) => Math.max(0, Math.round((now - ms) / 1000));
       const describe = async (id: string) => {
         const order = await orders.get(id).catch(() => null);
-        const ageSeconds = order ? Math.max(0, Math.round((now - Date.parse(order.createdAt)) / 1000)) : null;
-        return { id, status: order?.status ?? 'unknown', userId: order?.userId ?? null, total: order?.total ?? null, createdAt: order?.createdAt ?? null,
-          ageSeconds, stuck: order?.status === 'processing' && ageSeconds !== null && ageSeconds > this.options.stuckAfterSeconds };
+        const ageSeconds = order ? seconds(Date.parse(order.createdAt)) : null;
+        const claimedMs = order?.status === 'processing' ? claims?.at(id) : undefined;
+        // In processing since its claim (from the log); when the claim is no longer in the log (trimmed), since placement.
+        const processingSeconds = claimedMs !== undefined ? seconds(claimedMs) : order?.status === 'processing' ? ageSeconds : null;
+        return {
+          id, status: order?.status ?? 'unknown', userId: order?.userId ?? null, total: order?.total ?? null, createdAt: order?.createdAt ?? null,
+          ageSeconds, ...(claimedMs !== undefined && { claimedAt: new Date(claimedMs).toISOString() }), processingSeconds,
+          stuck: processingSeconds !== null && processingSeconds > this.options.stuckAfterSeconds,
+        };
       };
+      // Oldest first (the queue's order): the claims most likely stuck, the orders claimed next.
       result.orders = {
-        pending: await Promise.all(queue.pending.slice(-100).reverse().map(describe)),
-        processing: await Promise.all(queue.processing.slice(-100).reverse().map(describe)),
+        pending: await Promise.all(queue.pending.slice(0, 100).map(describe)),
+        processing: await Promise.all(queue.processing.slice(0, 100).map(describe)),
         counts: { pending: queue.pending.length, processing: queue.processing.length },
       };
     }

@@ -27,6 +27,7 @@ import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
 import { AccountsModule } from '../../src/accounts/accounts.module';
 import { EventsModule } from '../../src/events/events.module';
+import { EVENT_LOG, EventLog } from '../../src/events/events.port';
 import { InventoryModule } from '../../src/shop/inventory/inventory.module';
 import { OrdersModule } from '../../src/shop/orders/orders.module';
 import { ORDERS, Orders } from '../../src/shop/orders/orders.port';
@@ -260,6 +261,12 @@ describe('BoardModule in a host app (memory): orders, a stuck claim, low stock',
       expect((await orders.claimNext())!.id).toBe(claimed.id);
       await new Promise((r) => setTimeout(r, 1100)); // older than stuckAfterSeconds: 0
       const shop = (await host.inject({ method: 'GET', url: '/ops/board/api/shop?shop=main' })).json();
+      // how long it has been claimed comes from the shop's log (the order records only its placement)
+      const claimEvent = (await host.get<EventLog>(EVENT_LOG).readShard('main', { limit: 1000 })).events.find((e) => e.type === 'order.claimed')!;
+      expect(shop.orders.processing[0].claimedAt).toBe(claimEvent.at);
+      expect(shop.orders.processing[0].processingSeconds).toBeGreaterThanOrEqual(1);
+      expect(shop.orders.pending[0]).toMatchObject({ processingSeconds: null });
+      expect(shop.orders.pending[0].claimedAt).toBeUndefined();
       expect(shop).toMatchObject({
         orders: { counts: { pending: 1, processing: 1 }, processing: [{ id: claimed.id, status: 'processing', stuck: true }], pending: [{ id: waiting.id, status: 'pending', stuck: false }] },
         lowStock: [{ productId: 'widget', stock: 2 }],

@@ -147,13 +147,14 @@ function Shop({ shop, token }) {
     .then(() => setMessage({ ok: true, text: `requeued ${id}` }), (err) => setMessage({ ok: false, text: `${err.code}: ${err.message}` }))
     .finally(reload);
   const row = (o) => html`<tr key=${o.id} class=${o.stuck ? 'stuck' : ''} data-stuck=${o.stuck ? 'yes' : 'no'}><td class="mono">${o.id}</td><td>${o.status}</td>
-    <td>${o.userId ?? '—'}</td><td class="num">${n(o.total)}</td><td class="num">${ago(o.ageSeconds)}${o.stuck ? html` <span class="warn">stuck?</span>` : ''}</td>
+    <td>${o.userId ?? '—'}</td><td class="num">${n(o.total)}</td><td class="num">${ago(o.ageSeconds)}</td>
+    <td class="num">${o.processingSeconds == null ? '' : ago(o.processingSeconds)}${o.stuck ? html` <span class="warn">stuck?</span>` : ''}</td>
     <td>${token && o.status === 'processing' ? html`<button onClick=${() => requeue(o.id)}>requeue</button>` : ''}</td></tr>`;
   return html`<section data-testid="shop"><h2>Orders and stock · ${shop}</h2><${Err} error=${error} />
     ${message && html`<p class=${message.ok ? 'ok' : 'bad'} data-testid="shop-action-result">${message.text}</p>`}
     ${orders && html`<p>${n(orders.counts.pending)} pending · ${n(orders.counts.processing)} processing${' '}
       <span class="muted">(claims older than ${data.stuckAfterSeconds} s are highlighted: a crashed worker's claim stays in processing)</span></p>
-      <table><thead><tr><th>order</th><th>state</th><th>user</th><th class="num">total</th><th class="num">age</th><th></th></tr></thead>
+      <table><thead><tr><th>order</th><th>state</th><th>user</th><th class="num">total</th><th class="num">age</th><th class="num">claimed for</th><th></th></tr></thead>
         <tbody>${orders.processing.map(row)}${orders.pending.map(row)}</tbody></table>`}
     ${data?.lowStock && html`<h2 style="margin-top:12px">Stock below ${data.lowStockBelow}</h2>
       ${data.lowStock.length === 0 ? html`<p class="muted">Nothing runs low.</p>` : html`<table><thead><tr><th>product</th><th class="num">available</th></tr></thead>
