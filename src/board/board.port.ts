@@ -48,6 +48,8 @@ export interface BoardModuleOptions {
   strategy?: string;
   /** How often the live tail polls each stream, in ms. Default 200. */
   tailIntervalMs?: number;
+  /** Live tails open at once on this instance (each polls Redis); more answer 503 BOARD_TAIL_LIMIT. Default 32. */
+  maxTails?: number;
 }
 
 export interface RedisNodeHealth {

@@ -33,6 +33,13 @@ export class EventTail implements OnModuleDestroy, OnApplicationShutdown {
 
   /** `requested`: shard names (comma-separated) among those offered; none = all of them. */
   async serve(req: IncomingMessage, res: ServerResponse, requested: string | undefined): Promise<void> {
+    const max = this.options.maxTails ?? 32;
+    if (this.open.size >= max) {
+      const body = { statusCode: 503, code: 'BOARD_TAIL_LIMIT', message: `${max} live tails are open on this instance: try again later` };
+      res.writeHead(503, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '5' });
+      res.end(JSON.stringify(body));
+      return;
+    }
     const log = this.log();
     const offered = log ? this.model.tailSources() : [];
     const labels = new Map(offered.map((s) => [s.shard, s.label]));

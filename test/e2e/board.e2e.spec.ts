@@ -244,7 +244,7 @@ describe('BoardModule in a host app (memory): orders, a stuck claim, low stock',
         InventoryModule.forRoot({ strategy: 'memory', http: false }),
         OrdersModule.forRoot({ strategy: 'memory', http: false }),
         EventsModule.forRoot({ strategy: 'memory', http: false, streams: {} }),
-        BoardModule.forRoot({ path: '/ops/board', stuckAfterSeconds: 0, lowStockBelow: 3 }),
+        BoardModule.forRoot({ path: '/ops/board', stuckAfterSeconds: 0, lowStockBelow: 3, maxTails: 1 }),
       ],
     }).compile();
     const host = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
@@ -275,6 +275,15 @@ describe('BoardModule in a host app (memory): orders, a stuck claim, low stock',
       // the requeue action: read-only board (no token) refuses; the port itself moves the claim back, first in line
       const refused = await host.inject({ method: 'POST', url: `/ops/board/api/shops/main/orders/${claimed.id}/requeue`, headers: { 'x-board-token': 'x'.repeat(20) } });
       expect({ status: refused.statusCode, code: refused.json().code }).toEqual({ status: 403, code: 'BOARD_ACTIONS_DISABLED' });
+      // at most maxTails live tails at once: the next one is refused with a code (and may retry)
+      await host.listen(0, '127.0.0.1');
+      const hostBase = `http://127.0.0.1:${(host.getHttpServer().address() as { port: number }).port}`;
+      const first = new AbortController();
+      const open = await fetch(`${hostBase}/ops/board/api/tail`, { signal: first.signal });
+      expect(open.status).toBe(200);
+      const second = await fetch(`${hostBase}/ops/board/api/tail`);
+      expect({ status: second.status, body: await second.json() }).toMatchObject({ status: 503, body: { code: 'BOARD_TAIL_LIMIT' } });
+      first.abort();
       const page = await host.inject({ method: 'GET', url: '/ops/board' });
       expect(page.body).toContain('src="/ops/board/assets/board.mjs"');
       expect((await host.inject({ method: 'GET', url: '/board' })).statusCode).toBe(404);

@@ -156,10 +156,10 @@ function Shop({ shop, token }) {
       <span class="muted">(claims older than ${data.stuckAfterSeconds} s are highlighted: a crashed worker's claim stays in processing)</span></p>
       <table><thead><tr><th>order</th><th>state</th><th>user</th><th class="num">total</th><th class="num">age</th><th class="num">claimed for</th><th></th></tr></thead>
         <tbody>${orders.processing.map(row)}${orders.pending.map(row)}</tbody></table>`}
-    ${data?.lowStock && html`<h2 style="margin-top:12px">Stock below ${data.lowStockBelow}</h2>
+    ${data?.lowStock && html`<h2 class="sub">Stock below ${data.lowStockBelow}</h2>
       ${data.lowStock.length === 0 ? html`<p class="muted">Nothing runs low.</p>` : html`<table><thead><tr><th>product</th><th class="num">available</th></tr></thead>
         <tbody>${data.lowStock.map((p) => html`<tr key=${p.productId}><td>${p.productId}</td><td class=${p.stock === 0 ? 'num bad' : 'num'}>${n(p.stock)}</td></tr>`)}</tbody></table>`}`}
-    ${data?.reservations && html`<h2 style="margin-top:12px">Stock reservations</h2>
+    ${data?.reservations && html`<h2 class="sub">Stock reservations</h2>
       ${data.reservations.length === 0 ? html`<p class="muted">None held.</p>` : html`<table data-testid="reservations"><thead><tr><th>reservation</th><th>product</th>
         <th class="num">units</th><th>expires</th></tr></thead><tbody>${data.reservations.map((r) => html`<tr key=${r.id}><td class="mono">${r.id}</td>
           <td>${r.productId}</td><td class="num">${n(r.quantity)}</td>
