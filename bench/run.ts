@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const watchdog = setTimeout(() => {
     console.error(`bench exceeded its ${budgetMs / 1000} s budget; stopping`);
     process.exit(2);
-  }, budgetMs + 30_000);
+  }, budgetMs + 120_000); // a loaded machine stretches every phase; the budget itself is reported, not enforced
   watchdog.unref();
 
   const root = resolve(__dirname, '..');
