@@ -52,24 +52,27 @@ export interface BoardModuleOptions {
   maxTails?: number;
 }
 
-export interface RedisNodeHealth {
-  node: string;
-  ok: boolean;
-  role: string;
-  error?: string;
-}
-
 export interface LibraryHealth {
   library: string;
+  /** The version loaded on that node; null: not loaded there. */
   version: string | null;
   expected: string;
 }
 
+export interface RedisNodeHealth {
+  /** `host:port`: the server, or a master owning slots. */
+  node: string;
+  /** It answered PING. */
+  ok: boolean;
+  /** Each Lua library the app uses, as loaded on this node. */
+  libraries: LibraryHealth[];
+  error?: string;
+}
+
 export interface BoardHealthReport {
   store: 'redis' | 'memory';
-  /** Every master (one on a standalone Redis): PING answered. */
+  /** Every master (one on a standalone Redis). */
   nodes: RedisNodeHealth[];
-  libraries: LibraryHealth[];
   error?: string;
 }
 

@@ -21,7 +21,7 @@ afterAll(async () => {
   await cluster?.stop();
 }, 30_000);
 
-it('health lists every master; ledgers on different masters are shown and audited', async () => {
+it('health lists every master with its libraries; ledgers on different masters are shown and audited', async () => {
   // three ledger names whose slots three different masters own
   const names = new Map<number, string>();
   for (let i = 0; names.size < 3; i++) {
@@ -43,6 +43,10 @@ it('health lists every master; ledgers on different masters are shown and audite
   expect(health.body).toMatchObject({ strategy: 'functions', store: 'redis' });
   const masters = (await cluster.masters()).map((m) => `127.0.0.1:${m.port}`).sort();
   expect(health.body.nodes.map((n: { node: string; ok: boolean }) => [n.node, n.ok]).sort()).toEqual(masters.map((m) => [m, true]));
+  for (const node of health.body.nodes) {
+    const accounts = node.libraries.find((l: { library: string }) => l.library === 'accounts');
+    expect(accounts).toEqual({ library: 'accounts', version: accounts.expected, expected: expect.stringMatching(/^[0-9a-f]{16}$/) });
+  }
 
   for (const [i, ledger] of ledgers.entries()) {
     expect((await call('POST', `/ledgers/${ledger}/accounts`, { id: 'a', balance: 100 * (i + 1) })).status).toBe(201);

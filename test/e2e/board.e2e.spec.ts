@@ -102,6 +102,16 @@ describe('the board over HTTP', () => {
     // the service's ledger and shop share the shard `main`: one log, holding both modules' events
     expect(await overview.json()).toMatchObject({ actions: true, shops: ['main'], namespaces: ['kv'],
       tail: [{ shard: 'main', label: 'ledger main · shop main' }, { shard: 'kv', label: 'kv kv' }], ledgers: [{ name: 'main', accounts: 3, totalPosted: 10_542 }] });
+    // health: the server, PING, each library as loaded there; a library the server lost shows as missing (the board only looks)
+    type Health = { strategy: string; store: string; nodes: { node: string; ok: boolean; libraries: { library: string; version: string | null; expected: string }[] }[] };
+    const health = (await (await fetch(`${base}/board/api/health`)).json()) as Health;
+    expect(health).toMatchObject({ strategy: 'functions', store: 'redis', nodes: [{ node: `127.0.0.1:${server.port}`, ok: true }] });
+    const accountsLib = health.nodes[0].libraries.find((l) => l.library === 'accounts')!;
+    expect(accountsLib.version).toBe(accountsLib.expected);
+    await client.function('FLUSH');
+    const lost = (await (await fetch(`${base}/board/api/health`)).json()) as Health;
+    expect(lost.nodes[0].libraries.find((l) => l.library === 'accounts')).toEqual({ library: 'accounts', version: null, expected: accountsLib.expected });
+    expect((await fetch(`${base}/accounts/alice`)).status).toBe(200); // the next call that needs it reloads it
     const doc = (await (await fetch(`${base}/docs-json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths).filter((p) => p.includes('board'))).toEqual([]);
     expect(Object.keys(doc.paths).length).toBeGreaterThan(20);

@@ -68,15 +68,18 @@ function Ledgers({ ledgers }) {
 
 function Health() {
   const [health, error] = usePoll('health', 5000);
+  const libraries = health ? [...new Set(health.nodes.flatMap((node) => node.libraries.map((l) => l.library)))] : [];
   return html`<section data-testid="health"><h2>Health</h2><${Err} error=${error} />
     ${health && html`<p>Strategy <span class="pill">${health.strategy ?? '—'}</span> · store <span class="pill">${health.store}</span></p>
-      ${health.nodes.length > 0 && html`<table><thead><tr><th>Redis master</th><th>PING</th></tr></thead><tbody>
-        ${health.nodes.map((node) => html`<tr key=${node.node}><td class="mono">${node.node}</td>
-          <td class=${node.ok ? 'ok' : 'bad'}>${node.ok ? 'ok' : node.error}</td></tr>`)}</tbody></table>`}
-      ${health.libraries.length > 0 && html`<table><thead><tr><th>library</th><th>loaded</th><th>expected</th></tr></thead><tbody>
-        ${health.libraries.map((lib) => html`<tr key=${lib.library}><td>${lib.library}</td>
-          <td class=${lib.version === lib.expected ? 'ok mono' : 'bad mono'}>${lib.version ?? 'missing'}</td><td class="mono">${lib.expected}</td></tr>`)}
-      </tbody></table>`}
+      ${health.nodes.length > 0 && html`<table><thead><tr><th>Redis master</th><th>PING</th>${libraries.map((l) => html`<th key=${l}>${l}</th>`)}</tr></thead><tbody>
+        ${health.nodes.map((node) => html`<tr key=${node.node} data-testid="health-node"><td class="mono">${node.node}</td>
+          <td class=${node.ok ? 'ok' : 'bad'}>${node.ok ? 'ok' : node.error ?? 'unreachable'}</td>
+          ${libraries.map((name) => {
+            const lib = node.libraries.find((l) => l.library === name);
+            return html`<td key=${name} class=${lib && lib.version === lib.expected ? 'ok mono' : 'bad mono'}
+              title=${lib ? `expected ${lib.expected}` : ''}>${lib ? lib.version ?? 'missing' : '—'}</td>`;
+          })}</tr>`)}</tbody></table>
+        <p class="muted">Library versions as loaded on each master (green: this build's).</p>`}
       ${health.error && html`<p class="bad">${health.error}</p>`}`}</section>`;
 }
 
