@@ -77,7 +77,7 @@ function Health() {
           ${libraries.map((name) => {
             const lib = node.libraries.find((l) => l.library === name);
             return html`<td key=${name} class=${lib && lib.version === lib.expected ? 'ok mono' : 'bad mono'}
-              title=${lib ? `expected ${lib.expected}` : ''}>${lib ? lib.version ?? 'missing' : '—'}</td>`;
+              title=${lib ? `loaded ${lib.version ?? 'nothing'}, expected ${lib.expected}` : ''}>${lib ? (lib.version ?? 'missing').slice(0, 8) : '—'}</td>`;
           })}</tr>`)}</tbody></table>
         <p class="muted">Library versions as loaded on each master (green: this build's).</p>`}
       ${health.error && html`<p class="bad">${health.error}</p>`}`}</section>`;
