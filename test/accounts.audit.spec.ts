@@ -203,6 +203,13 @@ describe.each(ATOMIC_STRATEGIES)('listPending and the ledger audit — %s', (str
     };
     const report = await auditLedger(f.name, f.ledger, racing(), { attempts: 3 });
     expect(report).toMatchObject({ verdict: 'consistent', concurrent: true, mismatches: 0, totals: { checked: false }, reason: expect.stringMatching(/changed/) });
+    // a stream still empty when the audit asked what it holds, written before it read: nothing was trimmed, consistent
+    const emptyAtFirst = { ...namedStream(f.log, 'ledger'), info: async () => ({ length: 0, added: 0, firstId: null }) };
+    expect(await auditLedger(f.name, f.ledger, emptyAtFirst)).toMatchObject({ verdict: 'consistent', accounts: 2 });
+    // …but a first entry other than the oldest kept when asked: entries were trimmed in between, unprovable
+    const info = await f.log.info('ledger');
+    const trimmedMeanwhile = { ...namedStream(f.log, 'ledger'), info: async () => ({ ...info, firstId: '1-0' }) };
+    expect(await auditLedger(f.name, f.ledger, trimmedMeanwhile)).toMatchObject({ verdict: 'unprovable', reason: expect.stringMatching(/trimmed while/) });
     const corrupted = await auditLedger(f.name, f.ledger, racing(1), { attempts: 3 });
     expect(corrupted).toMatchObject({ verdict: 'mismatch', firstMismatch: { account: 'm1', field: 'balance' } });
   });

@@ -58,7 +58,8 @@ export async function auditLedger(ledger: string, accounts: AccountsLedger, stre
     for (let cursor = target.lastEventId ?? undefined; ;) {
       const page = await stream.read(cursor, 1000);
       for (const event of page.events) {
-        if (first && event.id !== info.firstId) return false;
+        // (an empty stream at `info` has nothing to lose: its first entries arrived since)
+        if (first && info.firstId !== null && event.id !== info.firstId) return false;
         first = false;
         target.apply(event);
         window?.(event);
