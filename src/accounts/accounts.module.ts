@@ -13,6 +13,7 @@ import { LedgerLimits } from './ledger-rules';
 import { TransfersController } from './transfers.controller';
 import { ValidatedLedger } from './validated-ledger';
 import { ExpirySweeper } from './expiry-sweeper';
+import { createSpreadAdapter } from './spread/spread-module';
 
 export interface AccountsModuleOptions {
   /** functions: one FCALL per operation · transactions: MULTI / WATCH+MULTI · memory: in-process, no Redis. */
@@ -34,6 +35,15 @@ export interface AccountsModuleOptions {
   sweepIntervalMs?: number;
   /** Expiries per sweepExpired call of the sweeper (1..1000). Default 100. */
   sweepBatch?: number;
+  /**
+   * Spread the ledger over this many shards (1..64; hash tags `<ledger>-x<k>`): transfers across shards run the
+   * escrow protocol (src/accounts/spread/, README "Cross-shard transfers"); the sweeper timer also finishes what
+   * crashed coordinators left. Default: one shard, the ledger's own tag (no spread).
+   */
+  spread?: number;
+  /** Spread ledgers: how long a cross-shard transaction may stay undecided (ms, default 5000) and the sweeper's grace (default 2000). */
+  escrowTimeoutMs?: number;
+  escrowGraceMs?: number;
 }
 
 const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureModule<AccountsModuleOptions>({
@@ -91,6 +101,7 @@ async function createLedger(options: AccountsModuleOptions, { memory, redis }: S
 async function createAdapter(options: AccountsModuleOptions, limits: LedgerLimits, { memory, redis }: StrategyContext):
   Promise<ValidatedLedger> {
   const ledger = options.ledger ?? 'main';
+  if (options.spread !== undefined) return new ValidatedLedger(await createSpreadAdapter(options, ledger, limits, { memory, redis }), limits);
   if (options.strategy === 'memory') {
     return new ValidatedLedger(new MemoryAccountsLedger(limits, ledger, memoryEventLog(memory, ledger)), limits);
   }

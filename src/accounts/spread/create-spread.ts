@@ -1,0 +1,76 @@
+import { AtomicStrategy, KeySpace } from '@kernel/core';
+import { MemoryEventLog } from '@kernel/memory';
+import type { FunctionLibrary, RedisClient, WatchRunner } from '@kernel/redis';
+import type { AccountsLedger } from '../accounts.port';
+import { MemoryAccountsLedger } from '../adapters/memory';
+import { RedisFunctionsAccountsLedger } from '../adapters/redis-functions';
+import { RedisTransactionsAccountsLedger } from '../adapters/redis-transactions';
+import { AccountKeys } from '../keys';
+import type { LedgerLimits } from '../ledger-rules';
+import { Coordinator, CoordinatorOptions } from './coordinator';
+import type { EscrowStore } from './escrow.port';
+import { MemoryEscrowStore } from './memory-escrow';
+import { RedisEscrowStore } from './redis-escrow';
+import { SpreadLedger } from './spread-ledger';
+import { SpreadRouting } from './spread-keys';
+import { EscrowSweeper } from './sweeper';
+
+export interface SpreadOptions {
+  /** Shards of the ledger (1..64): each account lives on one, by CRC16 of its id. */
+  spread: number;
+  /** How long a cross-shard transaction may stay PREPARING (ms, default 5000). */
+  timeoutMs?: number;
+  /** The sweeper's grace after a deadline or a decision before it takes over (ms, default 2000). */
+  graceMs?: number;
+  /** Tests only: hooks after each coordinator step (the crash matrix), and the broken coordinator of the negative control. */
+  hooks?: CoordinatorOptions['hooks'];
+  unsafePostBeforeDecide?: boolean;
+}
+
+export interface SpreadParts {
+  ledger: SpreadLedger;
+  routing: SpreadRouting;
+  /** Undefined for the transactions strategy (cross-shard transfers refused). */
+  store?: EscrowStore;
+  coordinator?: Coordinator;
+  sweeper?: EscrowSweeper;
+}
+
+export interface SpreadRedis {
+  client: RedisClient;
+  watch: WatchRunner;
+  keyPrefix: string;
+  /** The accounts and escrow libraries (functions strategy), prepared by the caller. */
+  accounts?: FunctionLibrary;
+  escrow?: FunctionLibrary;
+}
+
+/** Builds a spread ledger of one strategy: its shards (ordinary adapters, one per tag), and the escrow protocol. */
+export function createSpread(strategy: AtomicStrategy, ledger: string, limits: LedgerLimits, options: SpreadOptions,
+  backend: { redis?: SpreadRedis; memoryLog?: (shard: string) => MemoryEventLog }): SpreadParts {
+  const routing = new SpreadRouting(ledger, options.spread);
+  const coordinatorOptions: CoordinatorOptions = { timeoutMs: options.timeoutMs ?? 5000, graceMs: options.graceMs ?? 2000,
+    hooks: options.hooks, unsafePostBeforeDecide: options.unsafePostBeforeDecide };
+  const escrowLimits = { historyLimit: limits.historyLimit, eventsMaxLen: limits.eventsMaxLen, retentionSeconds: limits.idempotencyTtlSeconds };
+  let shards: AccountsLedger[];
+  let store: EscrowStore | undefined;
+  if (strategy === 'memory') {
+    const ledgers = routing.tags.map((tag) => new MemoryAccountsLedger(limits, tag, backend.memoryLog!(tag)));
+    shards = ledgers;
+    store = new MemoryEscrowStore(ledgers);
+  } else {
+    const redis = backend.redis!;
+    const keys = routing.tags.map((tag) => new AccountKeys(new KeySpace(redis.keyPrefix, tag)));
+    if (strategy === 'functions') {
+      shards = keys.map((k) => new RedisFunctionsAccountsLedger(redis.accounts!, k, limits, redis.client));
+      store = new RedisEscrowStore(redis.escrow!, redis.client, redis.keyPrefix, routing, escrowLimits);
+    } else {
+      // No escrow on the transactions strategy: each step would be a WATCH transaction (possible, not built); until
+      // then a cross-shard transfer is refused (CROSS_SHARD_UNSUPPORTED) rather than run without its guarantees.
+      shards = keys.map((k) => new RedisTransactionsAccountsLedger(redis.client, redis.watch, k, limits));
+    }
+  }
+  const coordinator = store && new Coordinator(store, routing, coordinatorOptions);
+  const sweeper = store && new EscrowSweeper(store, coordinatorOptions.graceMs);
+  return { ledger: new SpreadLedger(shards, routing, limits, coordinator, sweeper, strategy), routing, store, coordinator, sweeper };
+}
