@@ -372,7 +372,7 @@ local function resolve(mode)
         return { 'KEYS' }
       end
     end
-    local b, dp, cp = {}, {}, {}
+    local b, dp, cp, _ = {}, {}, {}, nil
     for i = 1, n do
       b[i], _, dp[i], cp[i] = read_account(keys[3 + i])
       if not b[i] or dp[i] < accounts[i][2] or cp[i] < accounts[i][3] then corrupted(keys[3 + i], 'hold does not match its account') end
