@@ -50,8 +50,7 @@ export const caseName = (c: CrashCase) => `${c.path}: killed after ${c.point.ste
 export async function runCrashCase(make: MakeSpread, c: CrashCase): Promise<void> {
   let armed = true;
   let seen = 0;
-  const ledger = uniqueIds('crash')[0];
-  const fixture = await make(ledger, {
+  const fixture = await make(uniqueIds('crash')[0], {
     spread: 4, timeoutMs: c.recovery === 'sweeper' ? 300 : 20_000, graceMs: 200,
     hooks: { after: (step) => {
       if (armed && step === c.point.step && ++seen === c.point.nth) {
@@ -62,7 +61,8 @@ export async function runCrashCase(make: MakeSpread, c: CrashCase): Promise<void
   });
   try {
     const { ledger: l, parts } = fixture;
-    const [a, b] = idsOnShards(parts, 2, 'acct');
+    const ledger = parts.routing.ledger; // the fixture may pick another name (a cluster: shards on distinct masters)
+    const [a, b] = idsOnShards(parts, 2, 'acct', fixture.acceptShards);
     await l.open({ id: a, balance: 100 });
     await l.open({ id: b });
     const cmd: Transfer = { from: a, to: b, amount: c.path === 'commit' ? 60 : 160 };
@@ -121,7 +121,7 @@ export async function runDoubleSpend(make: MakeSpread, rounds: number): Promise<
   try {
     const { ledger: l, parts } = fixture;
     for (let round = 0; round < rounds; round++) {
-      const [a, b, c] = idsOnShards(parts, 3, `r${round}-${uniqueIds('x')[0]}-`);
+      const [a, b, c] = idsOnShards(parts, 3, `r${round}-${uniqueIds('x')[0]}-`, fixture.acceptShards);
       await l.open({ id: a, balance: 100 });
       await l.open({ id: b });
       await l.open({ id: c });

@@ -12,6 +12,8 @@ export interface SpreadFixture {
   ledger: AccountsLedger;
   parts: SpreadParts;
   client?: RedisClient;
+  /** Which shard combinations a test should use (a cluster: shards on distinct masters). */
+  acceptShards?: (shards: number[]) => boolean;
   close(): Promise<void>;
 }
 
