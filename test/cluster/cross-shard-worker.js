@@ -14,7 +14,15 @@ const ghosts = env.GHOSTS ? env.GHOSTS.split(',') : [];
 const limits = { maxBatch: 100, historyLimit: 1000, idempotencyTtlSeconds: 3600, eventsMaxLen: 10000 };
 
 async function main() {
-  const client = await connectRedis({ cluster: { nodes: env.NODES.split(',') }, waitReplicas: Number(env.WAIT_REPLICAS || 0), waitTimeoutMs: 2000 });
+  let client;
+  for (let attempt = 1; !client; attempt++) { // many processes start at once on a loaded machine: retry the connect
+    try {
+      client = await connectRedis({ cluster: { nodes: env.NODES.split(',') }, waitReplicas: Number(env.WAIT_REPLICAS || 0), waitTimeoutMs: 3000 });
+    } catch (err) {
+      if (attempt >= 30) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   const accountsLib = FunctionLibrary.fromFile(client, 'accounts');
   const escrowLib = FunctionLibrary.fromFile(client, 'escrow');
   const parts = createSpread('functions', env.LEDGER, limits,
@@ -28,6 +36,7 @@ async function main() {
       if (env.ROLE === 'sweeper') {
         const report = await parts.sweeper.sweep(50);
         if (report.conflicts) process.stdout.write(`conflict ${report.alerts.join('; ')}\n`);
+        for (const e of report.errors) process.stdout.write(`sweep-error ${e}\n`);
         await new Promise((r) => setTimeout(r, 30));
         continue;
       }
@@ -45,6 +54,9 @@ async function main() {
       }
     } catch (err) {
       // Refusals, timeouts and failover errors are expected; the checker judges the end state.
+      if (env.ROLE === 'sweeper' || !err || !err.code || ['STORE_CORRUPTED', 'INVALID_ARGUMENT'].includes(err.code)) {
+        process.stdout.write(`error ${err && (err.code || '')} ${err && err.message}\n`);
+      }
     }
   }
 }

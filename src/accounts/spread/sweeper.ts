@@ -12,6 +12,8 @@ export interface SweepReport {
   /** Protocol violations seen (post after void…): must stay 0; each is also in `alerts`. */
   conflicts: number;
   alerts: string[];
+  /** Transactions whose step failed this time (Redis unavailable, a failover…): left on the index for the next sweep. */
+  errors: string[];
 }
 
 const TIMEOUT_REASON = 'TRANSFER_ABORTED {"message":"the transaction was not decided before its deadline","reason":"timeout"}';
@@ -27,9 +29,22 @@ export class EscrowSweeper {
 
   /** One pass over every bucket: up to `limit` due transactions each. */
   async sweep(limit = 100): Promise<SweepReport> {
-    const report: SweepReport = { committed: 0, aborted: 0, missing: 0, conflicts: 0, alerts: [] };
+    const report: SweepReport = { committed: 0, aborted: 0, missing: 0, conflicts: 0, alerts: [], errors: [] };
     for (let bucket = 0; bucket < this.store.shards; bucket++) {
-      for (const txid of await this.store.due(bucket, limit)) await this.resume(bucket, txid, report);
+      let due: string[];
+      try {
+        due = await this.store.due(bucket, limit);
+      } catch (err) {
+        report.errors.push(`bucket ${bucket}: ${(err as Error).message}`);
+        continue; // one unreachable shard does not stop the others
+      }
+      for (const txid of due) {
+        try {
+          await this.resume(bucket, txid, report);
+        } catch (err) {
+          report.errors.push(`${txid}: ${(err as Error).message}`);
+        }
+      }
     }
     return report;
   }
