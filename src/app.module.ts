@@ -27,6 +27,7 @@ export class AppModule {
         AccountsModule.forRoot({
           strategy: config.strategy,
           ledger: config.ledger,
+          shards: config.shards.ledgers,
           maxBatch: config.maxBatch,
           historyLimit: config.historyLimit,
           idempotencyTtlSeconds: config.idempotencyTtlSeconds,
@@ -35,18 +36,20 @@ export class AppModule {
         }),
         // One shop for both: orders take stock from this inventory in the same atomic step.
         InventoryModule.forRoot({
-          strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds, eventsMaxLen: config.eventsMaxLen,
+          strategy: config.strategy, shop: config.shop, shards: config.shards.shops, idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+          eventsMaxLen: config.eventsMaxLen,
           // Lapsed stock reservations give their units back: every instance sweeps (safe: each is expired once);
           // RESERVATION_SWEEP_MS=0 leaves it to other instances.
           ...(config.reservationSweepMs > 0 && { reservationSweep: { intervalMs: Math.max(10, config.reservationSweepMs) } }),
         }),
         OrdersModule.forRoot({
-          strategy: config.strategy, shop: config.shop, idempotencyTtlSeconds: config.idempotencyTtlSeconds, eventsMaxLen: config.eventsMaxLen,
+          strategy: config.strategy, shop: config.shop, shards: config.shards.shops, idempotencyTtlSeconds: config.idempotencyTtlSeconds, eventsMaxLen: config.eventsMaxLen,
         }),
-        // GET /events?stream=ledger|shop|kv: the event log of the ledger's / the shop's / the kv namespace's shard.
+        // GET /events?stream=ledger|shop|kv: the event log of the ledger's / the shop's / the kv namespace's shard;
+        // GET /ledgers/:ledger/events (and shops, namespaces): any shard's.
         EventsModule.forRoot({ strategy: config.strategy, streams: { ledger: config.ledger, shop: config.shop, kv: config.kvNamespace } }),
         KvModule.forRoot({
-          strategy: config.strategy, namespace: config.kvNamespace, idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+          strategy: config.strategy, namespace: config.kvNamespace, shards: config.shards.kvNamespaces, idempotencyTtlSeconds: config.idempotencyTtlSeconds,
           eventsMaxLen: config.eventsMaxLen,
         }),
       ],

@@ -31,6 +31,11 @@ export interface AppConfig {
   shop: string;
   /** The conditional store's namespace (KV_NAMESPACE): the hash tag of its keys. */
   kvNamespace: string;
+  /**
+   * LEDGERS / SHOPS / KV_NAMESPACES: the only other shards served (/ledgers/:ledger/…, /shops/:shop/…,
+   * /namespaces/:namespace/…; others answer 404 SHARD_NOT_FOUND); unset = any name matching the id pattern.
+   */
+  shards: { ledgers?: string[]; shops?: string[]; kvNamespaces?: string[] };
   maxBatch: number;
   historyLimit: number;
   idempotencyTtlSeconds: number;
@@ -86,6 +91,15 @@ const hashTag = () => (target: object, property: string) => {
   Matches(ID_PATTERN, { message: `must match ${ID_PATTERN.source}` })(target, property);
 };
 
+/** A comma-separated list of shard names (`eu,us,apac`), each matching the id pattern. */
+const shardList = () => (target: object, property: string) => {
+  unsetIfEmpty()(target, property);
+  IsOptional()(target, property);
+  Matches(new RegExp(`^${ID_PATTERN.source.slice(1, -1)}(,${ID_PATTERN.source.slice(1, -1)})*$`), {
+    message: `must be a comma-separated list of names matching ${ID_PATTERN.source}`,
+  })(target, property);
+};
+
 /** `redis://` or `rediss://` with a host: anything else (http://, a bare host, garbage) is refused. */
 function IsRedisUrl() {
   return (target: object, property: string) => registerDecorator({
@@ -127,6 +141,9 @@ class Environment {
   @hashTag() LEDGER?: string;
   @hashTag() SHOP?: string;
   @hashTag() KV_NAMESPACE?: string;
+  @shardList() LEDGERS?: string;
+  @shardList() SHOPS?: string;
+  @shardList() KV_NAMESPACES?: string;
   @integer(1, 2000) MAX_BATCH?: number;
   @integer(1) HISTORY_LIMIT?: number;
   @integer(1) IDEMPOTENCY_TTL_SECONDS?: number;
@@ -184,6 +201,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ledger: parsed.LEDGER ?? 'main',
     shop: parsed.SHOP ?? 'main',
     kvNamespace: parsed.KV_NAMESPACE ?? 'kv',
+    shards: {
+      ...(parsed.LEDGERS && { ledgers: parsed.LEDGERS.split(',') }),
+      ...(parsed.SHOPS && { shops: parsed.SHOPS.split(',') }),
+      ...(parsed.KV_NAMESPACES && { kvNamespaces: parsed.KV_NAMESPACES.split(',') }),
+    },
     maxBatch: parsed.MAX_BATCH ?? 1000,
     historyLimit: parsed.HISTORY_LIMIT ?? 1000,
     idempotencyTtlSeconds: parsed.IDEMPOTENCY_TTL_SECONDS ?? 86_400,
@@ -220,6 +242,7 @@ const ENV_NAMES = [
   'MAX_BATCH', 'HISTORY_LIMIT', 'IDEMPOTENCY_TTL_SECONDS', 'EVENTS_MAXLEN', 'LOG_LEVEL', 'LOG_FORMAT', 'METRICS',
   'SHUTDOWN_GRACE_MS', 'DOCS_ENABLED', 'RESERVATION_SWEEP_MS', 'WORKERS', 'REDIS_LOAD_FUNCTIONS', 'REDIS_TLS_CA_FILE', 'RATE_LIMIT_MAX',
   'RATE_LIMIT_WINDOW_SECONDS', 'REDIS_CLUSTER_NODES', 'REDIS_WAIT_REPLICAS', 'REDIS_WAIT_TIMEOUT_MS', 'PENDING_SWEEP_MS',
+  'LEDGERS', 'SHOPS', 'KV_NAMESPACES',
 ] as const;
 
 function configError(error: ValidationError, env: NodeJS.ProcessEnv): ConfigError {

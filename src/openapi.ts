@@ -3,7 +3,11 @@ import { dirname, join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { errorSchema, HttpResponse, IDEMPOTENCY_KEY_HEADER } from '@kernel/nest/http';
+import { ID_PATTERN } from '@kernel/core';
+import { LEDGER_PARAM } from './accounts/accounts.controller';
 import type { AppConfig } from './config';
+import { NAMESPACE_PARAM } from './kv/kv.controller';
+import { SHOP_PARAM } from './shop/inventory/inventory.controller';
 import { EVENT_LOG, EventLog } from './events/events.port';
 import { SHUTTING_DOWN } from './health/shutting-down';
 import { RATE_LIMIT_EXEMPT } from './rate-limit';
@@ -62,8 +66,32 @@ function finish(document: OpenAPIObject, app: INestApplication, config: OpenApiC
   const stream = (document.paths['/events']?.get?.parameters as { name?: string; schema?: Record<string, unknown> }[] | undefined)
     ?.find((p) => p.name === 'stream');
   if (stream?.schema) stream.schema.enum = log.streams();
+  shardRoutes(document);
   serviceAnswers(document, config);
   return document;
+}
+
+/** The `:ledger` / `:shop` / `:namespace` of the shard routes, as each module describes it. */
+const SHARD_PARAMS: Record<string, string> = { ledger: LEDGER_PARAM, shop: SHOP_PARAM, namespace: NAMESPACE_PARAM };
+
+/**
+ * The shard routes (`/ledgers/{ledger}/…`, `/shops/{shop}/…`, `/namespaces/{namespace}/…`): their path parameter
+ * (swagger does not carry a subclass's class-level parameter to the handlers it inherits), and 404
+ * `SHARD_NOT_FOUND` for a shard outside the module's list (LEDGERS, SHOPS, KV_NAMESPACES) — the event logs excepted,
+ * which read any shard.
+ */
+function shardRoutes(document: OpenAPIObject): void {
+  for (const [path, item] of Object.entries(document.paths)) {
+    const field = /^\/(?:ledgers|shops|namespaces)\/\{(\w+)\}\//.exec(path)?.[1];
+    if (!field) continue;
+    for (const operation of Object.values(item) as (Operation & { parameters?: { in: string; name: string }[] })[]) {
+      const parameters = operation.parameters ??= [];
+      if (!parameters.some((p) => p.in === 'path' && p.name === field)) {
+        parameters.unshift({ name: field, in: 'path', required: true, description: SHARD_PARAMS[field], schema: { type: 'string', pattern: ID_PATTERN.source } } as never);
+      }
+      if (!path.endsWith('/events')) addError(operation, 404, 'SHARD_NOT_FOUND');
+    }
+  }
 }
 
 type Operation = { responses: Record<string, { description: string; content?: Record<string, { schema: Record<string, unknown> }>; headers?: Record<string, unknown> }> };

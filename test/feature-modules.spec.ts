@@ -10,7 +10,7 @@ import { REDIS_CLIENT, RedisAtomicModule } from '@kernel/nest';
 import { RedisServer } from '@kernel/testing';
 import { AccountsModule, AccountsModuleOptions } from '../src/accounts/accounts.module';
 import { ACCOUNTS_LEDGER, AccountsLedger } from '../src/accounts/accounts.port';
-import { getLedgerToken, InjectLedger } from '../src/accounts/accounts.tokens';
+import { getLedgersToken, getLedgerToken, InjectLedger } from '../src/accounts/accounts.tokens';
 import { KvModule } from '../src/kv/kv.module';
 import { getKvStoreToken } from '../src/kv/kv.tokens';
 import { InventoryModule } from '../src/shop/inventory/inventory.module';
@@ -70,10 +70,11 @@ describe('feature modules in a host app', () => {
   });
 
   it('mounts routes only for the unnamed instance by default, and not at all with http: false', () => {
-    expect(AccountsModule.forRoot({ strategy: 'memory' }).controllers?.length).toBe(2);
+    // the plain routes and the shard routes (/ledgers/:ledger/accounts, /ledgers/:ledger/transfers)
+    expect(AccountsModule.forRoot({ strategy: 'memory' }).controllers?.length).toBe(4);
     expect(AccountsModule.forRoot({ strategy: 'memory', http: false }).controllers).toEqual([]);
     expect(AccountsModule.forRoot({ strategy: 'memory', name: 'n' }).controllers).toEqual([]);
-    expect(AccountsModule.forRoot({ strategy: 'memory', name: 'n' }).exports).toEqual([getLedgerToken('n')]);
+    expect(AccountsModule.forRoot({ strategy: 'memory', name: 'n' }).exports).toEqual([getLedgerToken('n'), getLedgersToken('n')]);
   });
 
   it('gives every module the same recipe: named tokens for inventory, orders and kv too', async () => {

@@ -1,11 +1,14 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
-import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiQueryParam, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
+import { ApiAtomicRoute, ApiGroup, ShardParam, ApiIdParam, ApiQueryParam, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
 import { ACCOUNTS_ERROR_DETAILS, ACCOUNTS_ERROR_STATUS } from './accounts.errors';
-import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
+import { ACCOUNTS_LEDGERS, Ledgers } from './accounts.tokens';
 import { AmountDto } from './dto/amount.dto';
 import { OpenAccountDto } from './dto/open-account.dto';
 import { AccountResponse, BalanceResponse, HistoryPageResponse } from './dto/responses';
 import { MAX_HISTORY_PAGE } from './ledger-rules';
+
+/** The `:ledger` of `/ledgers/:ledger/…`. */
+export const LEDGER_PARAM = 'The ledger: a shard of its own (one hash tag: one slot, one master on a cluster)';
 
 const statuses = ACCOUNTS_ERROR_STATUS;
 const details = ACCOUNTS_ERROR_DETAILS;
@@ -18,7 +21,7 @@ const details = ACCOUNTS_ERROR_DETAILS;
 @AtomicHttp(ACCOUNTS_ERROR_STATUS)
 @Controller('accounts')
 export class AccountsController {
-  constructor(@Inject(ACCOUNTS_LEDGER) private readonly ledger: AccountsLedger) {}
+  constructor(@Inject(ACCOUNTS_LEDGERS) private readonly ledgers: Ledgers) {}
 
   @Post()
   @ApiAtomicRoute({
@@ -26,8 +29,8 @@ export class AccountsController {
     responses: [{ status: 201, type: AccountResponse, description: 'Opened' }],
     statuses, details, codes: ['ACCOUNT_EXISTS'], write: true,
   })
-  async open(@AtomicBody() body: OpenAccountDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.ledger.open(body, { idempotencyKey }));
+  async open(@ShardParam('ledger') ledger: string | undefined, @AtomicBody() body: OpenAccountDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.ledgers.shard(ledger).open(body, { idempotencyKey }));
   }
 
   @Get(':id')
@@ -37,8 +40,8 @@ export class AccountsController {
     responses: [{ status: 200, type: AccountResponse, description: 'The account' }],
     statuses, details, codes: ['ACCOUNT_NOT_FOUND'],
   })
-  get(@Param('id') id: string) {
-    return this.ledger.get(id);
+  get(@ShardParam('ledger') ledger: string | undefined, @Param('id') id: string) {
+    return this.ledgers.shard(ledger).get(id);
   }
 
   @Post(':id/deposit')
@@ -49,8 +52,8 @@ export class AccountsController {
     responses: [{ status: 200, type: BalanceResponse, description: 'The balance after the deposit' }],
     statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'BALANCE_LIMIT_EXCEEDED'], write: true,
   })
-  async deposit(@Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.ledger.deposit({ id, amount }, { idempotencyKey }));
+  async deposit(@ShardParam('ledger') ledger: string | undefined, @Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.ledgers.shard(ledger).deposit({ id, amount }, { idempotencyKey }));
   }
 
   @Post(':id/withdraw')
@@ -61,8 +64,8 @@ export class AccountsController {
     responses: [{ status: 200, type: BalanceResponse, description: 'The balance after the withdrawal' }],
     statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS'], write: true,
   })
-  async withdraw(@Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.ledger.withdraw({ id, amount }, { idempotencyKey }));
+  async withdraw(@ShardParam('ledger') ledger: string | undefined, @Param('id') id: string, @AtomicBody() { amount }: AmountDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.ledgers.shard(ledger).withdraw({ id, amount }, { idempotencyKey }));
   }
 
   @Get(':id/history')
@@ -74,7 +77,11 @@ export class AccountsController {
     responses: [{ status: 200, type: HistoryPageResponse, description: 'One page' }],
     statuses, details, codes: ['ACCOUNT_NOT_FOUND'],
   })
-  history(@Param('id') id: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string) {
-    return this.ledger.history(id, { limit: limit === undefined ? undefined : /^\d{1,4}$/.test(limit) ? Number(limit) : NaN, cursor });
+  history(@ShardParam('ledger') ledger: string | undefined, @Param('id') id: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string) {
+    return this.ledgers.shard(ledger).history(id, { limit: limit === undefined ? undefined : /^\d{1,4}$/.test(limit) ? Number(limit) : NaN, cursor });
   }
 }
+
+/** The same routes for any ledger: `/ledgers/:ledger/accounts/…` (the plain ones serve the default ledger). */
+@Controller('ledgers/:ledger/accounts')
+export class LedgerAccountsController extends AccountsController {}

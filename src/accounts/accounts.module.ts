@@ -1,24 +1,27 @@
 import { Logger, Module } from '@nestjs/common';
 import { AtomicStrategy, DEFAULT_EVENTS_MAXLEN, KeySpace } from '@kernel/core';
 import { memoryEventLog } from '@kernel/memory';
-import { featureModule, StrategyContext } from '@kernel/nest';
+import { featureModule, ShardedOptions, ShardFactory, StrategyContext } from '@kernel/nest';
 import { AccountsLedger } from './accounts.port';
-import { getLedgerToken } from './accounts.tokens';
-import { AccountsController } from './accounts.controller';
+import { getLedgersToken, getLedgerToken } from './accounts.tokens';
+import { AccountsController, LedgerAccountsController } from './accounts.controller';
 import { MemoryAccountsLedger } from './adapters/memory';
 import { RedisFunctionsAccountsLedger } from './adapters/redis-functions';
 import { RedisTransactionsAccountsLedger } from './adapters/redis-transactions';
 import { AccountKeys } from './keys';
 import { LedgerLimits } from './ledger-rules';
-import { TransfersController } from './transfers.controller';
+import { LedgerTransfersController, TransfersController } from './transfers.controller';
 import { ValidatedLedger } from './validated-ledger';
 import { ExpirySweeper } from './expiry-sweeper';
-import { createSpreadAdapter } from './spread/spread-module';
+import { spreadFactory } from './spread/adapters/create-spread';
 
-export interface AccountsModuleOptions {
+export interface AccountsModuleOptions extends ShardedOptions {
   /** functions: one FCALL per operation · transactions: MULTI / WATCH+MULTI · memory: in-process, no Redis. */
   strategy: AtomicStrategy;
-  /** The ledger: the hash tag shared by all its keys, so the unit of atomicity and of sharding. Default `main`. */
+  /**
+   * The default ledger (the plain routes, @InjectLedger()): a ledger is the hash tag shared by all its keys, so
+   * the unit of atomicity and of sharding. Default `main`. Any other ledger: @InjectLedgers(), /ledgers/:ledger/….
+   */
   ledger?: string;
   /** Largest transferBatch. Default 1000 (measured far below Redis' 5 s busy threshold: see README). */
   maxBatch?: number;
@@ -36,7 +39,7 @@ export interface AccountsModuleOptions {
   /** Expiries per sweepExpired call of the sweeper (1..1000). Default 100. */
   sweepBatch?: number;
   /**
-   * Spread the ledger over this many shards (1..64; hash tags `<ledger>-x<k>`): transfers across shards run the
+   * Spread every ledger of the module over this many shards (1..64; hash tags `<ledger>-x<k>`): transfers across shards run the
    * escrow protocol (src/accounts/spread/, README "Cross-shard transfers"); the sweeper timer also finishes what
    * crashed coordinators left. Default: one shard, the ledger's own tag (no spread).
    */
@@ -46,11 +49,13 @@ export interface AccountsModuleOptions {
   escrowGraceMs?: number;
 }
 
-const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureModule<AccountsModuleOptions>({
+const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureModule<AccountsModuleOptions, AccountsLedger>({
   moduleName: 'AccountsModule',
+  shardField: 'ledger',
   token: getLedgerToken,
-  create: createLedger,
-  controllers: [AccountsController, TransfersController],
+  directoryToken: getLedgersToken,
+  create: createLedgers,
+  controllers: [AccountsController, TransfersController, LedgerAccountsController, LedgerTransfersController],
 });
 
 /**
@@ -69,8 +74,8 @@ export class AccountsModule extends ConfigurableModuleClass {}
 export type AccountsModuleForRootOptions = typeof OPTIONS_TYPE;
 export type AccountsModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;
 
-/** The one switch from strategy to adapter (the strategy check and kernel lookup are strategyProvider's). */
-async function createLedger(options: AccountsModuleOptions, { memory, redis }: StrategyContext): Promise<AccountsLedger> {
+/** Checks the options once; then the one switch from strategy to adapter, per ledger. */
+async function createLedgers(options: AccountsModuleOptions, { memory, redis }: StrategyContext): Promise<ShardFactory<AccountsLedger>> {
   const limits: LedgerLimits = {
     maxBatch: options.maxBatch ?? 1000,
     historyLimit: options.historyLimit ?? 1000,
@@ -88,29 +93,29 @@ async function createLedger(options: AccountsModuleOptions, { memory, redis }: S
     throw new Error('AccountsModule sweepIntervalMs must be an integer >= 0 (0 = off)');
   }
   if (!(Number.isInteger(sweepBatch) && sweepBatch >= 1 && sweepBatch <= 1000)) throw new Error('AccountsModule sweepBatch must be 1..1000');
-  const ledger = await createAdapter(options, limits, { memory, redis });
-  if (!sweepIntervalMs) return ledger;
+  const shard = options.spread !== undefined
+    ? await spreadFactory(options, limits, { memory, redis })
+    : await adapterFactory(options.strategy, limits, { memory, redis });
   const logger = new Logger('AccountsModule');
-  const sweeper = new ExpirySweeper(ledger, sweepIntervalMs, sweepBatch, 10,
-    (err) => logger.warn(`expiry sweep failed (next tick retries): ${(err as Error).message}`));
-  sweeper.start();
-  // Nest calls onModuleDestroy on provider values that have one: the sweeper stops with the module.
-  return Object.assign(ledger, { onModuleDestroy: () => sweeper.stop() });
+  return {
+    defaultShard: options.ledger ?? 'main',
+    shard: (ledger) => new ValidatedLedger(shard(ledger), limits),
+    stateless: options.strategy !== 'memory',
+    // Every ledger this instance serves (and every listed one) is swept; the sweeper stops with the module.
+    background: sweepIntervalMs ? (ledgers) => new ExpirySweeper(ledgers, sweepIntervalMs, sweepBatch, 10,
+      (err, ledger) => logger.warn(`expiry sweep of ledger ${ledger} failed (next run retries): ${(err as Error).message}`)) : undefined,
+  };
 }
 
-async function createAdapter(options: AccountsModuleOptions, limits: LedgerLimits, { memory, redis }: StrategyContext):
-  Promise<ValidatedLedger> {
-  const ledger = options.ledger ?? 'main';
-  if (options.spread !== undefined) return new ValidatedLedger(await createSpreadAdapter(options, ledger, limits, { memory, redis }), limits);
-  if (options.strategy === 'memory') {
-    return new ValidatedLedger(new MemoryAccountsLedger(limits, ledger, memoryEventLog(memory, ledger)), limits);
-  }
+async function adapterFactory(strategy: AtomicStrategy, limits: LedgerLimits, { memory, redis }: Omit<StrategyContext, 'observe'>):
+  Promise<(ledger: string) => AccountsLedger> {
+  if (strategy === 'memory') return (ledger) => new MemoryAccountsLedger(limits, ledger, memoryEventLog(memory, ledger));
   const { client, watch, libraries, options: redisOptions, keyPrefix } = redis();
-  const keys = new AccountKeys(new KeySpace(keyPrefix, ledger));
-  if (options.strategy === 'functions') {
+  const keys = (ledger: string) => new AccountKeys(new KeySpace(keyPrefix, ledger));
+  if (strategy === 'functions') {
     const library = libraries.get('accounts');
     await library.prepare(redisOptions.loadFunctions !== false);
-    return new ValidatedLedger(new RedisFunctionsAccountsLedger(library, keys, limits, client), limits);
+    return (ledger) => new RedisFunctionsAccountsLedger(library, keys(ledger), limits, client);
   }
-  return new ValidatedLedger(new RedisTransactionsAccountsLedger(client, watch, keys, limits), limits);
+  return (ledger) => new RedisTransactionsAccountsLedger(client, watch, keys(ledger), limits);
 }

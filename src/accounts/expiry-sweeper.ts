@@ -1,39 +1,34 @@
+import { ShardDirectory, ShardSweeper } from '@kernel/core';
 import type { AccountsLedger } from './accounts.port';
 
+type Sweepable = Pick<AccountsLedger, 'sweepExpired'>;
+
 /**
- * Releases expired pending transfers in the background (AccountsModule's `sweepIntervalMs`): every interval, up to
- * `rounds` calls of `sweepExpired(limit)` — another round only while a call found a full batch. Safe on every
- * instance at once: each expiry is its own atomic step that skips a transfer resolved meanwhile. Failures (Redis
- * down, a conflict) are left to the next tick. The timer does not keep the process alive; `stop` waits for the
- * round in flight.
+ * Releases expired pending transfers in the background (AccountsModule's `sweepIntervalMs`) on one ledger or on
+ * every ledger a directory serves: every interval, per ledger up to `rounds` calls of `sweepExpired(limit)` —
+ * another round only while a call found a full batch. Safe on every instance at once: each expiry is its own
+ * atomic step that skips a transfer resolved meanwhile. Failures (Redis down, a conflict) are reported and left
+ * to the next run. The timer does not keep the process alive; `stop` waits for the run in flight.
  */
 export class ExpirySweeper {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly sweeper: ShardSweeper;
 
-  constructor(private readonly ledger: Pick<AccountsLedger, 'sweepExpired'>, private readonly intervalMs: number,
-    private readonly limit = 100, private readonly rounds = 10, private readonly onError: (err: unknown) => void = () => undefined) {}
+  constructor(target: Sweepable | ShardDirectory<Sweepable>, intervalMs: number, limit = 100, rounds = 10,
+    onError: (err: unknown, ledger?: string) => void = () => undefined) {
+    const ledgers = 'served' in target ? target : undefined;
+    this.sweeper = new ShardSweeper({
+      intervalMs, batch: limit, maxBatches: rounds,
+      shards: () => ledgers?.served() ?? [''],
+      sweep: async (ledger, batch) => (await (ledgers ? ledgers.shard(ledger) : target as Sweepable).sweepExpired(batch)).expired,
+      onError: (err, ledger) => onError(err, ledgers ? ledger : undefined),
+    });
+  }
 
   start(): void {
-    this.timer ??= setInterval(() => {
-      this.running ??= this.sweep().finally(() => (this.running = undefined));
-    }, this.intervalMs);
-    this.timer.unref();
+    this.sweeper.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  private async sweep(): Promise<void> {
-    try {
-      for (let round = 0; round < this.rounds; round++) {
-        if ((await this.ledger.sweepExpired(this.limit)).expired.length < this.limit) return;
-      }
-    } catch (err) {
-      this.onError(err);
-    }
+  stop(): Promise<void> {
+    return this.sweeper.stop();
   }
 }

@@ -1,7 +1,8 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiAtomicRoute, ApiGroup, ApiIdParam, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
+import { ApiAtomicRoute, ApiGroup, ShardParam, ApiIdParam, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
+import { LEDGER_PARAM } from './accounts.controller';
 import { ACCOUNTS_ERROR_DETAILS, ACCOUNTS_ERROR_STATUS } from './accounts.errors';
-import { ACCOUNTS_LEDGER, AccountsLedger } from './accounts.port';
+import { ACCOUNTS_LEDGERS, Ledgers } from './accounts.tokens';
 import { PendingTransferResponse, TransferBatchResponse, TransferReceiptResponse } from './dto/responses';
 import { PostTransferDto, TransferBatchDto, TransferDto } from './dto/transfer.dto';
 
@@ -12,7 +13,7 @@ const details = ACCOUNTS_ERROR_DETAILS;
 @AtomicHttp(ACCOUNTS_ERROR_STATUS)
 @Controller('transfers')
 export class TransfersController {
-  constructor(@Inject(ACCOUNTS_LEDGER) private readonly ledger: AccountsLedger) {}
+  constructor(@Inject(ACCOUNTS_LEDGERS) private readonly ledgers: Ledgers) {}
 
   @Post()
   @ApiAtomicRoute({
@@ -25,8 +26,8 @@ export class TransfersController {
     responses: [{ status: 201, type: TransferReceiptResponse, description: 'Transferred (or, pending, reserved)' }],
     statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT_EXCEEDED'], write: true,
   })
-  async transfer(@AtomicBody() body: TransferDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.ledger.transfer(body, { idempotencyKey }));
+  async transfer(@ShardParam('ledger') ledger: string | undefined, @AtomicBody() body: TransferDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.ledgers.shard(ledger).transfer(body, { idempotencyKey }));
   }
 
   @Post('batch')
@@ -37,8 +38,8 @@ export class TransfersController {
     responses: [{ status: 201, type: TransferBatchResponse, description: 'Every transfer applied' }],
     statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT_EXCEEDED'], write: true,
   })
-  async batch(@AtomicBody() { transfers }: TransferBatchDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    const receipts = replay(await this.ledger.transferBatch(transfers, { idempotencyKey }));
+  async batch(@ShardParam('ledger') ledger: string | undefined, @AtomicBody() { transfers }: TransferBatchDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    const receipts = replay(await this.ledgers.shard(ledger).transferBatch(transfers, { idempotencyKey }));
     return { transfers: receipts };
   }
 
@@ -52,8 +53,8 @@ export class TransfersController {
     responses: [{ status: 200, type: PendingTransferResponse, description: 'The pending transfer' }],
     statuses, details, codes: ['PENDING_TRANSFER_NOT_FOUND'],
   })
-  get(@Param('id') id: string) {
-    return this.ledger.getTransfer(id);
+  get(@ShardParam('ledger') ledger: string | undefined, @Param('id') id: string) {
+    return this.ledgers.shard(ledger).getTransfer(id);
   }
 
   @Post(':id/post')
@@ -69,9 +70,9 @@ export class TransfersController {
     codes: ['PENDING_TRANSFER_NOT_FOUND', 'PENDING_TRANSFER_ALREADY_POSTED', 'PENDING_TRANSFER_ALREADY_VOIDED', 'PENDING_TRANSFER_EXPIRED',
       'PENDING_TRANSFER_AMOUNT_EXCEEDED'],
   })
-  async post(@Param('id') id: string, @AtomicBody() { amount }: PostTransferDto, @Replay() replay: ReplayHeader,
+  async post(@ShardParam('ledger') ledger: string | undefined, @Param('id') id: string, @AtomicBody() { amount }: PostTransferDto, @Replay() replay: ReplayHeader,
     @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.ledger.postTransfer({ id, amount }, { idempotencyKey }));
+    return replay(await this.ledgers.shard(ledger).postTransfer({ id, amount }, { idempotencyKey }));
   }
 
   /** No body fields (a body, if sent, is ignored). */
@@ -86,7 +87,11 @@ export class TransfersController {
     statuses, details, write: true,
     codes: ['PENDING_TRANSFER_NOT_FOUND', 'PENDING_TRANSFER_ALREADY_POSTED', 'PENDING_TRANSFER_ALREADY_VOIDED', 'PENDING_TRANSFER_EXPIRED'],
   })
-  async void(@Param('id') id: string, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.ledger.voidTransfer({ id }, { idempotencyKey }));
+  async void(@ShardParam('ledger') ledger: string | undefined, @Param('id') id: string, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.ledgers.shard(ledger).voidTransfer({ id }, { idempotencyKey }));
   }
 }
+
+/** The same routes for any ledger: `/ledgers/:ledger/transfers/…` (the plain ones serve the default ledger). */
+@Controller('ledgers/:ledger/transfers')
+export class LedgerTransfersController extends TransfersController {}

@@ -1,9 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { AtomicStrategy, EVENT_LOG_READER, EventLogReader, KeySpace, validationFailed } from '@kernel/core';
+import { assertId, AtomicStrategy, EVENT_LOG_READER, EventLogReader, KeySpace, validationFailed } from '@kernel/core';
 import { MemoryEventLogReader } from '@kernel/memory';
 import { MemoryStoresModule, StrategyContext, strategyProvider } from '@kernel/nest';
 import { RedisEventLogReader } from '@kernel/redis';
-import { EventsController } from './events.controller';
+import { EventsController, LedgerEventsController, NamespaceEventsController, ShopEventsController } from './events.controller';
 import { EVENT_LOG, EventLog, EventsQuery } from './events.port';
 
 export interface EventsModuleOptions {
@@ -13,7 +13,7 @@ export interface EventsModuleOptions {
    * kv: 'kv' }`. Two names on one shard name the same stream (its events are of both modules).
    */
   streams: Record<string, string>;
-  /** Mount GET /events. Default true. */
+  /** Mount GET /events and the per-shard logs (GET /ledgers/:ledger/events, /shops/:shop/events, /namespaces/:namespace/events). Default true. */
   http?: boolean;
 }
 
@@ -35,7 +35,7 @@ export class EventsModule {
           inject: [EVENT_LOG_READER],
         },
       ],
-      controllers: http ? [EventsController] : [],
+      controllers: http ? [EventsController, LedgerEventsController, ShopEventsController, NamespaceEventsController] : [],
       exports: [EVENT_LOG],
     };
   }
@@ -52,6 +52,15 @@ class NamedEventLog implements EventLog {
 
   streams(): string[] {
     return Object.keys(this.shards);
+  }
+
+  readShard(shard: string, query?: EventsQuery, field = 'shard') {
+    try {
+      assertId(shard, field);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.reader.read(shard, query);
   }
 
   read(stream: string, query?: EventsQuery) {

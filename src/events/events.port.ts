@@ -18,10 +18,12 @@ export interface EventsQuery {
   limit?: number;
 }
 
-/** Reads the event log of a named stream (`ledger`, `shop`, `kv`: each the stream of that module's shard). */
+/** Reads the event log of a named stream (`ledger`, `shop`, `kv`: each the stream of that module's shard), or of any shard. */
 export interface EventLog {
   streams(): string[];
   read(stream: string, query?: EventsQuery): Promise<EventsPage>;
+  /** The log of the shard (ledger, shop or kv namespace) of this name; VALIDATION_FAILED (`field`) for a bad name. */
+  readShard(shard: string, query?: EventsQuery, field?: string): Promise<EventsPage>;
 }
 
 export const EVENT_LOG = Symbol('EVENT_LOG');

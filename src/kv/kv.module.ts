@@ -1,20 +1,23 @@
 import { Module } from '@nestjs/common';
 import { AtomicStrategy, DEFAULT_EVENTS_MAXLEN, IdempotencyOptions, KeySpace } from '@kernel/core';
 import { memoryEventLog, MemoryIdempotency } from '@kernel/memory';
-import { featureModule, StrategyContext } from '@kernel/nest';
+import { featureModule, ShardedOptions, ShardFactory, StrategyContext } from '@kernel/nest';
 import { MemoryKv, MemoryKvData, memoryKvName, memoryKvRecordsName } from './adapters/memory';
 import { RedisFunctionsKv } from './adapters/redis-functions';
 import { RedisTransactionsKv } from './adapters/redis-transactions';
 import { ConditionalStore } from './kv.port';
-import { getKvStoreToken } from './kv.tokens';
-import { KvController } from './kv.controller';
+import { getKvNamespacesToken, getKvStoreToken } from './kv.tokens';
+import { KvController, NamespaceKvController } from './kv.controller';
 import { KvKeys } from './keys';
 import { ValidatedKv } from './validated-kv';
 
-export interface KvModuleOptions {
+export interface KvModuleOptions extends ShardedOptions {
   /** functions: one FCALL per transaction · transactions: MULTI / WATCH+MULTI · memory: in-process, no Redis. */
   strategy: AtomicStrategy;
-  /** The namespace: the hash tag of all the store's keys (the unit of atomicity and of sharding). Default `kv`. */
+  /**
+   * The default namespace (the plain routes, @InjectKvStore()): the hash tag of all the store's keys (the unit of
+   * atomicity and of sharding). Default `kv`. Any other namespace: @InjectKvNamespaces(), /namespaces/:namespace/kv/….
+   */
   namespace?: string;
   /** How long idempotency records are kept, in seconds (an integer >= 1). Default 86400. */
   idempotencyTtlSeconds?: number;
@@ -22,11 +25,13 @@ export interface KvModuleOptions {
   eventsMaxLen?: number;
 }
 
-const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureModule<KvModuleOptions>({
+const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureModule<KvModuleOptions, ConditionalStore>({
   moduleName: 'KvModule',
+  shardField: 'namespace',
   token: getKvStoreToken,
+  directoryToken: getKvNamespacesToken,
   create: createKv,
-  controllers: [KvController],
+  controllers: [KvController, NamespaceKvController],
 });
 
 /**
@@ -40,28 +45,31 @@ export class KvModule extends ConfigurableModuleClass {}
 export type KvModuleForRootOptions = typeof OPTIONS_TYPE;
 export type KvModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;
 
-/** The one switch from strategy to adapter. */
-async function createKv(options: KvModuleOptions, { memory, redis }: StrategyContext): Promise<ConditionalStore> {
-  const namespace = options.namespace ?? 'kv';
+/** Checks the options once; then the one switch from strategy to adapter, per namespace, behind the gate. */
+async function createKv(options: KvModuleOptions, { memory, redis }: StrategyContext): Promise<ShardFactory<ConditionalStore>> {
   const idempotency = kvIdempotency(options.idempotencyTtlSeconds);
   const eventsMaxLen = options.eventsMaxLen ?? DEFAULT_EVENTS_MAXLEN;
   if (!Number.isSafeInteger(eventsMaxLen) || eventsMaxLen < 1) {
     throw new Error(`KvModule eventsMaxLen must be an integer >= 1 (got ${String(eventsMaxLen)})`);
   }
-  if (options.strategy === 'memory') {
-    new KeySpace('ra', namespace); // the same namespace check as the Redis strategies
-    const data = memory.get(memoryKvName(namespace), () => new MemoryKvData());
-    const records = memory.get(memoryKvRecordsName(namespace), () => new MemoryIdempotency());
-    return new ValidatedKv(new MemoryKv(data, records, namespace, idempotency, memoryEventLog(memory, namespace), eventsMaxLen));
+  const adapter = await adapterFactory(options.strategy, idempotency, eventsMaxLen, { memory, redis });
+  return { defaultShard: options.namespace ?? 'kv', shard: (namespace) => new ValidatedKv(adapter(namespace)), stateless: options.strategy !== 'memory' };
+}
+
+async function adapterFactory(strategy: AtomicStrategy, idempotency: IdempotencyOptions, eventsMaxLen: number,
+  { memory, redis }: Omit<StrategyContext, 'observe'>): Promise<(namespace: string) => ConditionalStore> {
+  if (strategy === 'memory') {
+    return (namespace) => new MemoryKv(memory.get(memoryKvName(namespace), () => new MemoryKvData()),
+      memory.get(memoryKvRecordsName(namespace), () => new MemoryIdempotency()), namespace, idempotency, memoryEventLog(memory, namespace), eventsMaxLen);
   }
   const kernel = redis();
-  const keys = new KvKeys(new KeySpace(kernel.keyPrefix, namespace));
-  if (options.strategy === 'functions') {
+  const keys = (namespace: string) => new KvKeys(new KeySpace(kernel.keyPrefix, namespace));
+  if (strategy === 'functions') {
     const library = kernel.libraries.get('kv');
     await library.prepare(kernel.options.loadFunctions !== false);
-    return new ValidatedKv(new RedisFunctionsKv(library, keys, idempotency, eventsMaxLen));
+    return (namespace) => new RedisFunctionsKv(library, keys(namespace), idempotency, eventsMaxLen);
   }
-  return new ValidatedKv(new RedisTransactionsKv(kernel.client, kernel.watch, keys, idempotency, eventsMaxLen));
+  return (namespace) => new RedisTransactionsKv(kernel.client, kernel.watch, keys(namespace), idempotency, eventsMaxLen);
 }
 
 function kvIdempotency(ttlSeconds = 86_400): IdempotencyOptions {

@@ -4,7 +4,7 @@
 // over the service's compiled sources (test/support/compiled-service.ts) so it starts in about a second; the test
 // SIGKILLs, SIGSTOPs and SIGCONTs it at will. Config from the environment.
 const root = process.env.COMPILED_ROOT;
-const { createSpread } = require(`${root}/src/accounts/spread/create-spread.js`);
+const { createSpread } = require(`${root}/src/accounts/spread/adapters/create-spread.js`);
 const { ValidatedLedger } = require(`${root}/src/accounts/validated-ledger.js`);
 const { connectRedis, FunctionLibrary, WatchRunner } = require(`${root}/libs/redis-atomic/src/redis/index.js`);
 

@@ -66,7 +66,7 @@ describe('least-privilege ACL (README recipe)', () => {
   it('the deploy user deploys with the CLI, and can read no data and flush nothing', async () => {
     const load = await runCli(['functions', 'load', '--url', server.url], { REDIS_USERNAME: 'ra-deploy', REDIS_PASSWORD: 'deploy-secret' });
     expect({ code: load.code, stderr: load.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(load.stdout).toContain('ok: 4 libraries loaded and verified');
+    expect(load.stdout).toContain('ok: 5 libraries loaded and verified'); // accounts, escrow, inventory, kv, orders
     const verify = await functionsCommand(['verify', '--url', server.url.replace('redis://', 'redis://ra-deploy:deploy-secret@')], {}, quiet);
     expect(verify).toBe(0);
     await expect(deploy.get('ra:{main}:acct:alice')).rejects.toThrow(/NOPERM/);

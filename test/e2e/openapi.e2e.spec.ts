@@ -29,6 +29,27 @@ const NOT_PRODUCIBLE_HERE: Record<string, string> = {
   OUTCOME_UNKNOWN: 'a reply lost after the command was sent (test/faults/lost-reply.spec.ts, timeout.spec.ts)',
   IDEMPOTENCY_KEY_IN_PROGRESS: 'reserved: our atomic steps never leave a key in progress',
 };
+/** A valid body of each plain write route that takes one (bodies are checked before the shard is looked up). */
+const VALID_BODIES: Record<string, unknown> = {
+  'POST /accounts': { id: 'x' },
+  'POST /accounts/{id}/deposit': { amount: 1 },
+  'POST /accounts/{id}/withdraw': { amount: 1 },
+  'POST /transfers': { from: 'x', to: 'y', amount: 1 },
+  'POST /transfers/batch': { transfers: [{ from: 'x', to: 'y', amount: 1 }] },
+  'POST /transfers/{id}/post': {},
+  'PUT /inventory/{productId}': { stock: 1 },
+  'POST /inventory/{productId}/restock': { quantity: 1 },
+  'POST /inventory/{productId}/reservations': { quantity: 1, ttlSeconds: 60 },
+  'POST /orders': { userId: 'u', items: [{ productId: 'p', quantity: 1, unitPrice: 1 }] },
+  'POST /kv/transactions': { updates: [{ op: 'set', key: 'k', value: 'v' }] },
+};
+
+/** `GET /ledgers/{ledger}/accounts/{id}` → `GET /accounts/{id}`; the shard event logs' twin is `GET /events`. */
+const shardTwin = (key: string): string | undefined => {
+  const twin = key.replace(/ \/(ledgers|shops|namespaces)\/\{\w+\}\//, ' /');
+  return twin === key ? undefined : twin.endsWith(' /events') ? 'GET /events' : twin;
+};
+
 /** Produced on some routes (a corrupted key per module), not on each: every route shares the one decoder. */
 const SOME_ROUTES_ONLY = new Set(['STORE_CORRUPTED']);
 
@@ -61,7 +82,7 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     }
     // PENDING_SWEEP_MS: the service's sweeper releases the lapsing pending transfer soon after its deadline (checked last)
     app = await createApp(loadConfig({ ATOMIC_STRATEGY: strategy, REDIS_URL: server?.url ?? 'redis://127.0.0.1:1', MAX_BATCH: '50',
-      PENDING_SWEEP_MS: '200' }), { logger: false });
+      PENDING_SWEEP_MS: '200', LEDGERS: 'eu', SHOPS: 'eu', KV_NAMESPACES: 'eu' }), { logger: false });
     const fastify = app.getHttpAdapter().getInstance();
     fastify.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) if (method !== 'HEAD') registered.push(`${method} ${route.url}`);
@@ -535,6 +556,61 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     expect((await expectAnswer('GET /kv/{key}', { params: { key: 'corrupt' } }, 422, 'WRONG_TYPE')).body).toMatchObject({ key: 'corrupt', type: 'list' });
   });
 
+  it('the shard routes: /ledgers/eu/…, /shops/eu/…, /namespaces/eu/… serve their own shard; an unlisted one is SHARD_NOT_FOUND', async () => {
+    const eu = (key: string, options: CallOptions = {}) => ({ ...options, params: { ledger: 'eu', shop: 'eu', namespace: 'eu', ...options.params } });
+    const shardCall = (key: string, options: CallOptions, status: number, code?: string) => expectAnswer(key, eu(key, options), status, code);
+    // accounts and transfers of ledger eu: the default ledger does not see them
+    await shardCall('POST /ledgers/{ledger}/accounts', { body: { id: 'eu-a', balance: 100 } }, 201);
+    await shardCall('POST /ledgers/{ledger}/accounts', { body: { id: 'eu-b' } }, 201);
+    await expectAnswer('GET /accounts/{id}', { params: { id: 'eu-a' } }, 404, 'ACCOUNT_NOT_FOUND');
+    await shardCall('POST /ledgers/{ledger}/accounts/{id}/deposit', { params: { id: 'eu-a' }, body: { amount: 10 } }, 200);
+    await shardCall('POST /ledgers/{ledger}/accounts/{id}/withdraw', { params: { id: 'eu-a' }, body: { amount: 10 } }, 200);
+    await shardCall('POST /ledgers/{ledger}/transfers', { body: { from: 'eu-a', to: 'eu-b', amount: 30 } }, 201);
+    await shardCall('POST /ledgers/{ledger}/transfers/batch', { body: { transfers: [{ from: 'eu-b', to: 'eu-a', amount: 5 }] } }, 201);
+    const held = (await shardCall('POST /ledgers/{ledger}/transfers', { body: { from: 'eu-a', to: 'eu-b', amount: 7, pending: true, timeoutSeconds: 600 } }, 201)).body;
+    await shardCall('GET /ledgers/{ledger}/transfers/{id}', { params: { id: held.id } }, 200);
+    await expectAnswer('GET /transfers/{id}', { params: { id: held.id } }, 404, 'PENDING_TRANSFER_NOT_FOUND');
+    await shardCall('POST /ledgers/{ledger}/transfers/{id}/post', { params: { id: held.id }, body: {} }, 200);
+    const voided = (await shardCall('POST /ledgers/{ledger}/transfers', { body: { from: 'eu-a', to: 'eu-b', amount: 1, pending: true, timeoutSeconds: 600 } }, 201)).body;
+    await shardCall('POST /ledgers/{ledger}/transfers/{id}/void', { params: { id: voided.id } }, 200);
+    expect((await shardCall('GET /ledgers/{ledger}/accounts/{id}', { params: { id: 'eu-a' } }, 200)).body).toMatchObject({ balance: 68, pendingDebits: 0 });
+    expect((await shardCall('GET /ledgers/{ledger}/accounts/{id}/history', { params: { id: 'eu-a' } }, 200)).body.entries.length).toBeGreaterThan(4);
+    const ledgerEvents = (await shardCall('GET /ledgers/{ledger}/events', {}, 200)).body.events as { type: string; data: { account?: string } }[];
+    expect(ledgerEvents.filter((e) => e.type === 'account.opened' && e.data.account === 'eu-a').length).toBe(1); // in this ledger's own log
+    // the shop eu: its inventory and orders together
+    await shardCall('PUT /shops/{shop}/inventory/{productId}', { params: { productId: 'eu-p' }, body: { stock: 5 } }, 200);
+    await expectAnswer('GET /inventory/{productId}', { params: { productId: 'eu-p' } }, 404, 'PRODUCT_NOT_FOUND');
+    await shardCall('POST /shops/{shop}/inventory/{productId}/restock', { params: { productId: 'eu-p' }, body: { quantity: 1 } }, 200);
+    await shardCall('GET /shops/{shop}/inventory/{productId}', { params: { productId: 'eu-p' } }, 200);
+    await shardCall('GET /shops/{shop}/inventory/{productId}/availability', { params: { productId: 'eu-p' } }, 200);
+    const r = (await shardCall('POST /shops/{shop}/inventory/{productId}/reservations', { params: { productId: 'eu-p' }, body: { quantity: 1, ttlSeconds: 60 } }, 201)).body;
+    await shardCall('GET /shops/{shop}/inventory/{productId}/reservations/{id}', { params: { productId: 'eu-p', id: r.id } }, 200);
+    await shardCall('DELETE /shops/{shop}/inventory/{productId}/reservations/{id}', { params: { productId: 'eu-p', id: r.id } }, 200);
+    expect((await shardCall('GET /shops/{shop}/inventory', { query: { below: '100' } }, 200)).body.products).toEqual([{ productId: 'eu-p', stock: 6 }]);
+    const order = (await shardCall('POST /shops/{shop}/orders', { body: { userId: 'eu-u', items: [{ productId: 'eu-p', quantity: 2, unitPrice: 10 }] } }, 201)).body;
+    await shardCall('GET /shops/{shop}/orders/{id}', { params: { id: order.id } }, 200);
+    expect((await shardCall('POST /shops/{shop}/orders/claim', {}, 200)).body).toMatchObject({ id: order.id });
+    await shardCall('POST /shops/{shop}/orders/{id}/complete', { params: { id: order.id } }, 200);
+    await shardCall('POST /shops/{shop}/orders/{id}/cancel', { params: { id: order.id } }, 409, 'ORDER_NOT_CANCELLABLE');
+    expect((await shardCall('GET /shops/{shop}/users/{userId}/orders', { params: { userId: 'eu-u' } }, 200)).body.orders).toHaveLength(1);
+    expect((await shardCall('GET /shops/{shop}/users/{userId}/stats', { params: { userId: 'eu-u' } }, 200)).body).toMatchObject({ totalOrders: 1 });
+    await shardCall('GET /shops/{shop}/events', {}, 200);
+    // the kv namespace eu
+    await shardCall('POST /namespaces/{namespace}/kv/transactions', { body: { updates: [{ op: 'set', key: 'eu-k', value: 'v' }] } }, 200);
+    await shardCall('GET /namespaces/{namespace}/kv/{key}', { params: { key: 'eu-k' } }, 200);
+    await expectAnswer('GET /kv/{key}', { params: { key: 'eu-k' } }, 404, 'KEY_NOT_FOUND');
+    await shardCall('GET /namespaces/{namespace}/events', {}, 200);
+    // every shard route: an unlisted shard is 404 SHARD_NOT_FOUND (nothing asked of Redis), a bad name 400; the
+    // event logs read any shard
+    for (const key of operationsOf(doc).filter((k) => /\{(ledger|shop|namespace)\}/.test(k))) {
+      const params = { ...Object.fromEntries([...key.matchAll(/\{(\w+)\}/g)].map(([, name]) => [name, 'x'])), ledger: 'nope', shop: 'nope', namespace: 'nope' };
+      const body = VALID_BODIES[key.replace(/ \/(ledgers|shops|namespaces)\/\{\w+\}\//, ' /')];
+      if (key.endsWith('/events')) await expectAnswer(key, { params }, 200);
+      else expect((await expectAnswer(key, { params, body }, 404, 'SHARD_NOT_FOUND')).body).toMatchObject({ field: expect.stringMatching(/^(ledger|shop|namespace)$/) });
+      await expectAnswer(key, { params: { ...params, ledger: 'b%40d', shop: 'b%40d', namespace: 'b%40d' }, body }, 400, 'VALIDATION_FAILED');
+    }
+  });
+
   if (full) it('with Redis gone every route answers 503 (STORE_UNAVAILABLE; health: unavailable)', async () => {
     await server!.stop();
     // wait until the service has noticed (health polls Redis itself)
@@ -583,9 +659,14 @@ describe.each<AtomicStrategy>(['functions', 'transactions', 'memory'])('OpenAPI 
     for (const key of operationsOf(doc)) {
       const seen = api.seen.get(key) ?? new Set<string>();
       for (const outcome of seen) seenCodes.add(outcome.split(' ')[1]);
+      // A shard route runs the very handler of its plain twin (`/ledgers/{ledger}/transfers` → `/transfers`): the
+      // outcomes its twin showed count for it; SHARD_NOT_FOUND is its own.
+      const twin = shardTwin(key);
+      if (twin) expect(operationsOf(doc)).toContain(twin);
+      const twinSeen = twin ? api.seen.get(twin) ?? new Set<string>() : new Set<string>();
       for (const outcome of documentedOutcomes(api.validator, key)) {
         const code = outcome.split(' ')[1];
-        if (seen.has(outcome) || NOT_PRODUCIBLE_HERE[code] || SOME_ROUTES_ONLY.has(code)) continue;
+        if (seen.has(outcome) || (twinSeen.has(outcome) && code !== 'SHARD_NOT_FOUND') || NOT_PRODUCIBLE_HERE[code] || SOME_ROUTES_ONLY.has(code)) continue;
         missing.push(`${key} → ${outcome}`);
       }
     }

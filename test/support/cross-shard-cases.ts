@@ -1,7 +1,7 @@
 import { AtomicError, isReplayed } from '@kernel/core';
 import type { Transfer, TransferReceipt } from '../../src/accounts/accounts.port';
 import type { Step } from '../../src/accounts/spread/coordinator';
-import type { SpreadOptions } from '../../src/accounts/spread/create-spread';
+import type { SpreadOptions } from '../../src/accounts/spread/adapters/create-spread';
 import { uniqueIds } from './accounts-fixture';
 import { Crash, idsOnShards, openHolds, SpreadFixture, sweepUntil, txidOf } from './spread';
 

@@ -5,7 +5,7 @@ import { RedisCluster, RedisServer } from '@kernel/testing';
 import type { AccountsLedger, Transfer } from '../../src/accounts/accounts.port';
 import { LedgerLimits, requestOf } from '../../src/accounts/ledger-rules';
 import { ValidatedLedger } from '../../src/accounts/validated-ledger';
-import { createSpread, SpreadOptions, SpreadParts } from '../../src/accounts/spread/create-spread';
+import { createSpread, SpreadOptions, SpreadParts } from '../../src/accounts/spread/adapters/create-spread';
 
 /** A spread ledger built from its parts (so tests reach the store, the coordinator's hooks and the sweeper). */
 export interface SpreadFixture {

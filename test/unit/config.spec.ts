@@ -38,7 +38,7 @@ describe('the validated environment (loadConfig)', () => {
 
   it('has a default for every variable', () => {
     expect(loadConfig({})).toEqual({
-      port: 3000, strategy: 'functions', redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: 5000, waitReplicas: 0, waitTimeoutMs: 1000 }, ledger: 'main', shop: 'main', kvNamespace: 'kv',
+      port: 3000, strategy: 'functions', redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: 5000, waitReplicas: 0, waitTimeoutMs: 1000 }, ledger: 'main', shop: 'main', kvNamespace: 'kv', shards: {},
       maxBatch: 1000, historyLimit: 1000, idempotencyTtlSeconds: 86_400, eventsMaxLen: 100_000, log: { level: 'info', format: 'json' },
       metrics: true, shutdownGraceMs: 10_000, docs: 'auto', reservationSweepMs: 1000, pendingSweepMs: 1000, workers: 1,
     });
@@ -53,12 +53,14 @@ describe('the validated environment (loadConfig)', () => {
       LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty', METRICS: 'false', SHUTDOWN_GRACE_MS: '0', DOCS_ENABLED: 'false', RESERVATION_SWEEP_MS: '0', PENDING_SWEEP_MS: '250',
       WORKERS: 'auto', REDIS_LOAD_FUNCTIONS: 'false', RATE_LIMIT_MAX: '100', RATE_LIMIT_WINDOW_SECONDS: '10',
       REDIS_CLUSTER_NODES: '10.0.0.1:7000,cache-2:7001', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200',
+      LEDGERS: 'eu,us-2', SHOPS: 'eu', KV_NAMESPACES: 'tenant_1,tenant_2',
     })).toEqual({
       port: 8080, strategy: 'transactions', redis: {
         url: 'rediss://u:p@cache:6380/2', tls: false, commandTimeoutMs: 250, loadFunctions: false, cluster: { nodes: ['10.0.0.1:7000', 'cache-2:7001'] },
         waitReplicas: 1, waitTimeoutMs: 200,
       },
-      ledger: 'payroll', shop: 'eu-1', kvNamespace: 'flags', maxBatch: 2000, historyLimit: 5, idempotencyTtlSeconds: 60, eventsMaxLen: 10,
+      ledger: 'payroll', shop: 'eu-1', kvNamespace: 'flags', shards: { ledgers: ['eu', 'us-2'], shops: ['eu'], kvNamespaces: ['tenant_1', 'tenant_2'] },
+      maxBatch: 2000, historyLimit: 5, idempotencyTtlSeconds: 60, eventsMaxLen: 10,
       log: { level: 'debug', format: 'pretty' }, metrics: false, shutdownGraceMs: 0, docs: false, reservationSweepMs: 0, pendingSweepMs: 250, workers: 'auto',
       rateLimit: { limit: 100, windowSeconds: 10 },
     });
@@ -67,6 +69,9 @@ describe('the validated environment (loadConfig)', () => {
   it.each([
     ['ATOMIC_STRATEGY', 'bogus', 'ATOMIC_STRATEGY must be one of functions, transactions, memory (got "bogus")'],
     ['PORT', '99999', 'PORT must be a whole number from 1 to 65535 (got "99999")'],
+    ['LEDGERS', 'eu,,us', 'LEDGERS must be a comma-separated list of names matching ^[A-Za-z0-9_-]{1,64}$ (got "eu,,us")'],
+    ['SHOPS', 'eu, us', 'SHOPS must be a comma-separated list of names matching ^[A-Za-z0-9_-]{1,64}$ (got "eu, us")'],
+    ['KV_NAMESPACES', 'a{b}', 'KV_NAMESPACES must be a comma-separated list of names matching ^[A-Za-z0-9_-]{1,64}$ (got "a{b}")'],
     ['PORT', 'abc', 'PORT must be a whole number from 1 to 65535 (got "abc")'],
     ['PORT', '0', 'PORT must be a whole number from 1 to 65535 (got "0")'],
     ['PORT', '80.5', 'PORT must be a whole number from 1 to 65535 (got "80.5")'],

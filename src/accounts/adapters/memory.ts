@@ -173,7 +173,7 @@ export class MemoryAccountsLedger implements AccountsLedger {
   }
 
   /**
-   * For a spread ledger's memory escrow (src/accounts/spread/memory-escrow.ts): this shard's account states, history
+   * For a spread ledger's memory escrow (src/accounts/spread/adapters/memory-escrow.ts): this shard's account states, history
    * and event log, which its escrow steps read and write synchronously (so each step is atomic, as an FCALL is).
    */
   escrowAccess(): MemoryShardAccess {

@@ -1,10 +1,13 @@
 import { Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiAtomicRoute, ApiGroup, ApiIdParam, ApiQueryParam, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
+import { ApiAtomicRoute, ApiGroup, ShardParam, ApiIdParam, ApiQueryParam, AtomicBody, AtomicHttp, Replay, ReplayHeader } from '@kernel/nest/http';
 import { INVENTORY_ERROR_DETAILS, INVENTORY_ERROR_STATUS } from './inventory.errors';
-import { INVENTORY, Inventory } from './inventory.port';
+import { INVENTORY_SHOPS, InventoryShops } from './inventory.tokens';
 import { DEFAULT_LOW_STOCK_PAGE, MAX_LOW_STOCK_PAGE, MAX_STOCK } from './inventory-rules';
 import { AvailabilityResponse, LowStockResponse, ReservationResponse, StockLevelResponse } from './dto/responses';
 import { ReserveDto, RestockDto, SetStockDto } from './dto/stock.dto';
+
+/** The `:shop` of `/shops/:shop/…`. */
+export const SHOP_PARAM = 'The shop: a shard of its own (one hash tag: one slot, one master on a cluster), its inventory and orders together';
 
 const statuses = INVENTORY_ERROR_STATUS;
 const details = INVENTORY_ERROR_DETAILS;
@@ -17,7 +20,7 @@ const details = INVENTORY_ERROR_DETAILS;
 @AtomicHttp(INVENTORY_ERROR_STATUS)
 @Controller('inventory')
 export class InventoryController {
-  constructor(@Inject(INVENTORY) private readonly inventory: Inventory) {}
+  constructor(@Inject(INVENTORY_SHOPS) private readonly shops: InventoryShops) {}
 
   @Put(':productId')
   @ApiIdParam('productId')
@@ -26,8 +29,8 @@ export class InventoryController {
     responses: [{ status: 200, type: StockLevelResponse, description: 'The stock now' }],
     statuses, details, codes: [], write: true,
   })
-  async setStock(@Param('productId') productId: string, @AtomicBody() { stock }: SetStockDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.inventory.setStock(productId, stock, { idempotencyKey }));
+  async setStock(@ShardParam('shop') shop: string | undefined, @Param('productId') productId: string, @AtomicBody() { stock }: SetStockDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.shops.shard(shop).setStock(productId, stock, { idempotencyKey }));
   }
 
   @Post(':productId/restock')
@@ -38,8 +41,8 @@ export class InventoryController {
     responses: [{ status: 200, type: StockLevelResponse, description: 'The stock now' }],
     statuses, details, codes: ['PRODUCT_NOT_FOUND', 'STOCK_LIMIT_EXCEEDED'], write: true,
   })
-  async restock(@Param('productId') productId: string, @AtomicBody() { quantity }: RestockDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.inventory.restock(productId, quantity, { idempotencyKey }));
+  async restock(@ShardParam('shop') shop: string | undefined, @Param('productId') productId: string, @AtomicBody() { quantity }: RestockDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.shops.shard(shop).restock(productId, quantity, { idempotencyKey }));
   }
 
   @Get(':productId')
@@ -49,8 +52,8 @@ export class InventoryController {
     responses: [{ status: 200, type: StockLevelResponse, description: 'The stock' }],
     statuses, details, codes: ['PRODUCT_NOT_FOUND'],
   })
-  get(@Param('productId') productId: string) {
-    return this.inventory.get(productId);
+  get(@ShardParam('shop') shop: string | undefined, @Param('productId') productId: string) {
+    return this.shops.shard(shop).get(productId);
   }
 
   /** Available (for sale) and held units. */
@@ -62,8 +65,8 @@ export class InventoryController {
     responses: [{ status: 200, type: AvailabilityResponse, description: 'Available and held units' }],
     statuses, details, codes: ['PRODUCT_NOT_FOUND'],
   })
-  availability(@Param('productId') productId: string) {
-    return this.inventory.availability(productId);
+  availability(@ShardParam('shop') shop: string | undefined, @Param('productId') productId: string) {
+    return this.shops.shard(shop).availability(productId);
   }
 
   /** 201 the reservation (`held`, `expiresAt` on the server's clock). */
@@ -78,9 +81,9 @@ export class InventoryController {
     responses: [{ status: 201, type: ReservationResponse, description: 'Held' }],
     statuses, details, codes: ['PRODUCT_NOT_FOUND', 'OUT_OF_STOCK', 'RESERVATION_EXISTS'], write: true,
   })
-  async reserve(@Param('productId') productId: string, @AtomicBody() { quantity, ttlSeconds }: ReserveDto,
+  async reserve(@ShardParam('shop') shop: string | undefined, @Param('productId') productId: string, @AtomicBody() { quantity, ttlSeconds }: ReserveDto,
     @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.inventory.reserve(productId, quantity, ttlSeconds, { idempotencyKey }));
+    return replay(await this.shops.shard(shop).reserve(productId, quantity, ttlSeconds, { idempotencyKey }));
   }
 
   @Get(':productId/reservations/:id')
@@ -92,8 +95,8 @@ export class InventoryController {
     responses: [{ status: 200, type: ReservationResponse, description: 'The reservation' }],
     statuses, details, codes: ['RESERVATION_NOT_FOUND', 'RESERVATION_PRODUCT_MISMATCH'],
   })
-  getReservation(@Param('productId') productId: string, @Param('id') id: string) {
-    return this.inventory.getReservation(productId, id);
+  getReservation(@ShardParam('shop') shop: string | undefined, @Param('productId') productId: string, @Param('id') id: string) {
+    return this.shops.shard(shop).getReservation(productId, id);
   }
 
   /** Releases a held reservation early: 200 the reservation, `released`. */
@@ -108,9 +111,9 @@ export class InventoryController {
     statuses, details, write: true,
     codes: ['RESERVATION_NOT_FOUND', 'RESERVATION_PRODUCT_MISMATCH', 'RESERVATION_RELEASED', 'RESERVATION_CONSUMED', 'RESERVATION_EXPIRED', 'STOCK_LIMIT_EXCEEDED'],
   })
-  async release(@Param('productId') productId: string, @Param('id') id: string, @Replay() replay: ReplayHeader,
+  async release(@ShardParam('shop') shop: string | undefined, @Param('productId') productId: string, @Param('id') id: string, @Replay() replay: ReplayHeader,
     @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.inventory.release(productId, id, { idempotencyKey }));
+    return replay(await this.shops.shard(shop).release(productId, id, { idempotencyKey }));
   }
 
   @Get()
@@ -120,10 +123,14 @@ export class InventoryController {
     summary: 'Low stock: products below a level, lowest first',
     responses: [{ status: 200, type: LowStockResponse, description: 'The products' }],
   })
-  async lowStock(@Query('below') below?: string, @Query('limit') limit?: string) {
-    return { products: await this.inventory.lowStock(count(below), limit === undefined ? undefined : count(limit)) };
+  async lowStock(@ShardParam('shop') shop: string | undefined, @Query('below') below?: string, @Query('limit') limit?: string) {
+    return { products: await this.shops.shard(shop).lowStock(count(below), limit === undefined ? undefined : count(limit)) };
   }
 }
 
 /** Digits only (no sign, exponent, spaces or repeats); anything else becomes NaN, which the port refuses. */
 const count = (raw: unknown): number => (typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : NaN);
+
+/** The same routes for any shop: `/shops/:shop/inventory/…` (the plain ones serve the default shop). */
+@Controller('shops/:shop/inventory')
+export class ShopInventoryController extends InventoryController {}

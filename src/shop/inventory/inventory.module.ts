@@ -1,24 +1,25 @@
-import { Logger, Module, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { AtomicStrategy, KeySpace } from '@kernel/core';
+import { Logger, Module } from '@nestjs/common';
+import { AtomicStrategy, IdempotencyOptions, KeySpace } from '@kernel/core';
 import { memoryEventLog, MemoryIdempotency } from '@kernel/memory';
-import { featureModule, StrategyContext } from '@kernel/nest';
+import { featureModule, ShardedOptions, ShardFactory, StrategyContext } from '@kernel/nest';
 import { shopEventsMaxLen, shopIdempotency } from '../shop-options';
 import { memoryShopRecordsName, MemoryInventory, MemoryStock, memoryStockName } from './adapters/memory';
 import { RedisFunctionsInventory } from './adapters/redis-functions';
 import { RedisTransactionsInventory } from './adapters/redis-transactions';
 import { Inventory } from './inventory.port';
 import { ReservationSweeper, ReservationSweepOptions } from './reservation-sweeper';
-import { getInventoryToken } from './inventory.tokens';
-import { InventoryController } from './inventory.controller';
+import { getInventoryShopsToken, getInventoryToken } from './inventory.tokens';
+import { InventoryController, ShopInventoryController } from './inventory.controller';
 import { InventoryKeys } from './keys';
 import { ValidatedInventory } from './validated-inventory';
 
-export interface InventoryModuleOptions {
+export interface InventoryModuleOptions extends ShardedOptions {
   /** functions: one FCALL per operation · transactions: MULTI / WATCH+MULTI · memory: in-process, no Redis. */
   strategy: AtomicStrategy;
   /**
-   * The shop: the hash tag shared by all its keys — Inventory's and Orders' — so the unit of atomicity and of
-   * sharding. OrdersModule must be given the same shop. Default `main`.
+   * The default shop (the plain routes, @InjectInventory()): a shop is the hash tag shared by all its keys —
+   * Inventory's and Orders' — so the unit of atomicity and of sharding. OrdersModule must be given the same shop.
+   * Default `main`. Any other shop: @InjectInventoryShops(), /shops/:shop/….
    */
   shop?: string;
   /** How long idempotency records are kept, in seconds (an integer >= 1). Default 86400. */
@@ -34,11 +35,13 @@ export interface InventoryModuleOptions {
   reservationSweep?: ReservationSweepOptions;
 }
 
-const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureModule<InventoryModuleOptions>({
+const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureModule<InventoryModuleOptions, Inventory>({
   moduleName: 'InventoryModule',
+  shardField: 'shop',
   token: getInventoryToken,
-  create: createInventory,
-  controllers: [InventoryController],
+  directoryToken: getInventoryShopsToken,
+  create: createInventories,
+  controllers: [InventoryController, ShopInventoryController],
 });
 
 /**
@@ -52,47 +55,35 @@ export class InventoryModule extends ConfigurableModuleClass {}
 export type InventoryModuleForRootOptions = typeof OPTIONS_TYPE;
 export type InventoryModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;
 
-/** The gate, with the module's reservation sweeper: started on application bootstrap, stopped (and awaited) on module destroy. */
-class SweptInventory extends ValidatedInventory implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly sweeper: ReservationSweeper;
-
-  constructor(inner: Inventory, options: ReservationSweepOptions, shop: string) {
-    super(inner);
-    const logger = new Logger('InventoryModule');
-    this.sweeper = new ReservationSweeper(this, options, (err) => logger.warn(`reservation sweep of shop ${shop} failed: ${(err as Error).message}`));
-  }
-
-  onApplicationBootstrap(): void {
-    this.sweeper.start();
-  }
-
-  onModuleDestroy(): Promise<void> {
-    return this.sweeper.stop();
-  }
-}
-
-/** The one switch from strategy to adapter, behind the gate (with the sweeper when asked for). */
-async function createInventory(options: InventoryModuleOptions, context: StrategyContext): Promise<Inventory> {
-  const inner = await createAdapter(options, context);
-  const shop = options.shop ?? 'main';
-  return options.reservationSweep ? new SweptInventory(inner, options.reservationSweep, shop) : new ValidatedInventory(inner);
-}
-
-async function createAdapter(options: InventoryModuleOptions, { memory, redis }: StrategyContext): Promise<Inventory> {
-  const shop = options.shop ?? 'main';
+/** Checks the options once; then the one switch from strategy to adapter, per shop, behind the gate. */
+async function createInventories(options: InventoryModuleOptions, { memory, redis }: StrategyContext): Promise<ShardFactory<Inventory>> {
   const idempotency = shopIdempotency('InventoryModule', options.idempotencyTtlSeconds);
   const eventsMaxLen = shopEventsMaxLen('InventoryModule', options.eventsMaxLen);
-  if (options.strategy === 'memory') {
-    const stock = memory.get(memoryStockName(shop), () => new MemoryStock());
-    const records = memory.get(memoryShopRecordsName(shop), () => new MemoryIdempotency());
-    return new MemoryInventory(stock, records, shop, idempotency, memoryEventLog(memory, shop), eventsMaxLen);
+  const sweep = options.reservationSweep;
+  const logger = new Logger('InventoryModule');
+  const adapter = await adapterFactory(options.strategy, idempotency, eventsMaxLen, { memory, redis });
+  return {
+    defaultShard: options.shop ?? 'main',
+    shard: (shop) => new ValidatedInventory(adapter(shop)),
+    stateless: options.strategy !== 'memory',
+    // Every shop this instance serves (and every listed one) is swept; the sweeper stops with the module.
+    background: sweep && ((shops) => new ReservationSweeper(shops, sweep,
+      (err, shop) => logger.warn(`reservation sweep of shop ${shop} failed: ${(err as Error).message}`))),
+  };
+}
+
+async function adapterFactory(strategy: AtomicStrategy, idempotency: IdempotencyOptions, eventsMaxLen: number,
+  { memory, redis }: Omit<StrategyContext, 'observe'>): Promise<(shop: string) => Inventory> {
+  if (strategy === 'memory') {
+    return (shop) => new MemoryInventory(memory.get(memoryStockName(shop), () => new MemoryStock()),
+      memory.get(memoryShopRecordsName(shop), () => new MemoryIdempotency()), shop, idempotency, memoryEventLog(memory, shop), eventsMaxLen);
   }
   const kernel = redis();
-  const keys = new InventoryKeys(new KeySpace(kernel.keyPrefix, shop));
-  if (options.strategy === 'functions') {
+  const keys = (shop: string) => new InventoryKeys(new KeySpace(kernel.keyPrefix, shop));
+  if (strategy === 'functions') {
     const library = kernel.libraries.get('inventory');
     await library.prepare(kernel.options.loadFunctions !== false);
-    return new RedisFunctionsInventory(library, keys, idempotency, eventsMaxLen);
+    return (shop) => new RedisFunctionsInventory(library, keys(shop), idempotency, eventsMaxLen);
   }
-  return new RedisTransactionsInventory(kernel.client, kernel.watch, keys, idempotency, eventsMaxLen);
+  return (shop) => new RedisTransactionsInventory(kernel.client, kernel.watch, keys(shop), idempotency, eventsMaxLen);
 }

@@ -1,9 +1,10 @@
 import { Controller, Get, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
-import { ApiAtomicRoute, ApiGroup, ApiIdParam, AtomicBody, AtomicHttp, HttpResponse, Replay, ReplayHeader } from '@kernel/nest/http';
+import { ApiAtomicRoute, ApiGroup, ShardParam, ApiIdParam, AtomicBody, AtomicHttp, HttpResponse, Replay, ReplayHeader } from '@kernel/nest/http';
 import { ORDERS_ERROR_DETAILS, ORDERS_ERROR_STATUS } from './orders.errors';
 import { PlaceOrderDto } from './dto/place-order.dto';
 import { OrderResponse, UserOrdersResponse, UserStatsResponse } from './dto/responses';
-import { ORDERS, Orders } from './orders.port';
+import { SHOP_PARAM } from '../inventory/inventory.controller';
+import { ORDERS_SHOPS, OrdersShops } from './orders.tokens';
 
 const statuses = ORDERS_ERROR_STATUS;
 const details = ORDERS_ERROR_DETAILS;
@@ -16,7 +17,7 @@ const details = ORDERS_ERROR_DETAILS;
 @AtomicHttp(ORDERS_ERROR_STATUS)
 @Controller('orders')
 export class OrdersController {
-  constructor(@Inject(ORDERS) private readonly orders: Orders) {}
+  constructor(@Inject(ORDERS_SHOPS) private readonly shops: OrdersShops) {}
 
   @Post()
   @ApiAtomicRoute({
@@ -30,8 +31,8 @@ export class OrdersController {
     codes: ['ORDER_EXISTS', 'PRODUCT_NOT_FOUND', 'OUT_OF_STOCK', 'STATS_LIMIT_EXCEEDED', 'RESERVATION_NOT_FOUND', 'RESERVATION_PRODUCT_MISMATCH',
       'RESERVATION_QUANTITY_MISMATCH', 'RESERVATION_RELEASED', 'RESERVATION_CONSUMED', 'RESERVATION_EXPIRED'],
   })
-  async place(@AtomicBody() body: PlaceOrderDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.orders.place(body, { idempotencyKey }));
+  async place(@ShardParam('shop') shop: string | undefined, @AtomicBody() body: PlaceOrderDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.shops.shard(shop).place(body, { idempotencyKey }));
   }
 
   /**
@@ -49,8 +50,8 @@ export class OrdersController {
     ],
     statuses, details, codes: [], write: true,
   })
-  async claim(@Res({ passthrough: true }) reply: HttpResponse, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    const order = replay(await this.orders.claimNext({ idempotencyKey }));
+  async claim(@ShardParam('shop') shop: string | undefined, @Res({ passthrough: true }) reply: HttpResponse, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    const order = replay(await this.shops.shard(shop).claimNext({ idempotencyKey }));
     if (!order) reply.status(204);
     return order ?? undefined;
   }
@@ -62,8 +63,8 @@ export class OrdersController {
     responses: [{ status: 200, type: OrderResponse, description: 'The order' }],
     statuses, details, codes: ['ORDER_NOT_FOUND'],
   })
-  get(@Param('id') id: string) {
-    return this.orders.get(id);
+  get(@ShardParam('shop') shop: string | undefined, @Param('id') id: string) {
+    return this.shops.shard(shop).get(id);
   }
 
   @Post(':id/cancel')
@@ -74,8 +75,8 @@ export class OrdersController {
     responses: [{ status: 200, type: OrderResponse, description: 'Cancelled' }],
     statuses, details, codes: ['ORDER_NOT_FOUND', 'ORDER_NOT_CANCELLABLE', 'STOCK_LIMIT_EXCEEDED'], write: true,
   })
-  async cancel(@Param('id') id: string, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.orders.cancel(id, { idempotencyKey }));
+  async cancel(@ShardParam('shop') shop: string | undefined, @Param('id') id: string, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.shops.shard(shop).cancel(id, { idempotencyKey }));
   }
 
   @Post(':id/complete')
@@ -86,8 +87,8 @@ export class OrdersController {
     responses: [{ status: 200, type: OrderResponse, description: 'Completed' }],
     statuses, details, codes: ['ORDER_NOT_FOUND', 'INVALID_TRANSITION'], write: true,
   })
-  async complete(@Param('id') id: string, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
-    return replay(await this.orders.complete(id, { idempotencyKey }));
+  async complete(@ShardParam('shop') shop: string | undefined, @Param('id') id: string, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
+    return replay(await this.shops.shard(shop).complete(id, { idempotencyKey }));
   }
 }
 
@@ -95,7 +96,7 @@ export class OrdersController {
 @AtomicHttp(ORDERS_ERROR_STATUS)
 @Controller('users')
 export class UsersController {
-  constructor(@Inject(ORDERS) private readonly orders: Orders) {}
+  constructor(@Inject(ORDERS_SHOPS) private readonly shops: OrdersShops) {}
 
   @Get(':userId/orders')
   @ApiIdParam('userId')
@@ -103,8 +104,8 @@ export class UsersController {
     summary: 'A user\'s orders, oldest first',
     responses: [{ status: 200, type: UserOrdersResponse, description: 'The orders ([] for an unknown user)' }],
   })
-  async list(@Param('userId') userId: string) {
-    return { userId, orders: await this.orders.listByUser(userId) };
+  async list(@ShardParam('shop') shop: string | undefined, @Param('userId') userId: string) {
+    return { userId, orders: await this.shops.shard(shop).listByUser(userId) };
   }
 
   @Get(':userId/stats')
@@ -113,7 +114,15 @@ export class UsersController {
     summary: 'A user\'s order count and spend (non-cancelled orders)',
     responses: [{ status: 200, type: UserStatsResponse, description: 'The stats (zeros for an unknown user)' }],
   })
-  stats(@Param('userId') userId: string) {
-    return this.orders.userStats(userId);
+  stats(@ShardParam('shop') shop: string | undefined, @Param('userId') userId: string) {
+    return this.shops.shard(shop).userStats(userId);
   }
 }
+
+/** The same routes for any shop: `/shops/:shop/orders/…` (the plain ones serve the default shop). */
+@Controller('shops/:shop/orders')
+export class ShopOrdersController extends OrdersController {}
+
+/** The same routes for any shop: `/shops/:shop/users/…` (the plain ones serve the default shop). */
+@Controller('shops/:shop/users')
+export class ShopUsersController extends UsersController {}

@@ -28,6 +28,8 @@ export const KernelErrorCode = {
   OUTCOME_UNKNOWN: 'OUTCOME_UNKNOWN',
   /** A Lua function was called directly with malformed KEYS/ARGV (the ports never send those); nothing written. */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** A shard (ledger, shop, kv namespace) outside the module's `shards` list; nothing was sent to Redis. */
+  SHARD_NOT_FOUND: 'SHARD_NOT_FOUND',
   /** Stored data is not in the shape our code writes; refused before any write. */
   STORE_CORRUPTED: 'STORE_CORRUPTED',
 } as const;

@@ -6,3 +6,5 @@ export * from './keys';
 export * from './slots';
 export * from './strategy';
 export * from './observer';
+export * from './shards';
+export * from './shard-sweeper';

@@ -31,11 +31,14 @@ export interface StrategyContext {
   memory: MemoryStores;
   /** The kernel, or an error saying the strategy needs RedisAtomicModule.forRoot(…). */
   redis(): RedisKernel;
+  /** The port with every method measured when metrics are on (AtomicMetricsModule); else the port itself. */
+  observe<T extends object>(port: T): T;
 }
 
 /**
  * A provider of `provide` built by `create` from the module options (under `optionsToken`, which must carry
- * `strategy`). Import MemoryStoresModule in the module that uses it.
+ * `strategy`). Import MemoryStoresModule in the module that uses it. `observed` (default true): the value is a
+ * port, measured as a whole; false when `create` measures what it builds itself (context.observe, per shard).
  */
 export function strategyProvider<O extends { strategy: AtomicStrategy }>(
   provide: InjectionToken,
@@ -43,6 +46,7 @@ export function strategyProvider<O extends { strategy: AtomicStrategy }>(
   moduleName: string,
   create: (options: O, context: StrategyContext) => unknown,
   instance?: string,
+  observed = true,
 ): Provider {
   return {
     provide,
@@ -57,10 +61,11 @@ export function strategyProvider<O extends { strategy: AtomicStrategy }>(
         }
         return { client, watch, libraries, options: redisOptions, keyPrefix: redisOptions.keyPrefix ?? 'ra' };
       };
-      const port = await create(options, { memory, redis });
       // Metrics (opt-in: AtomicMetricsModule provides the observer): every method of every port, measured here.
-      if (!observer || port === null || typeof port !== 'object') return port;
-      return observePort(port, { module: moduleLabel(moduleName), instance: instance ?? 'default', strategy: options.strategy }, observer);
+      const labels = { module: moduleLabel(moduleName), instance: instance ?? 'default', strategy: options.strategy };
+      const observe = <T extends object>(port: T): T => (observer ? observePort(port, labels, observer) : port);
+      const value = await create(options, { memory, redis, observe });
+      return observed && value !== null && typeof value === 'object' ? observe(value) : value;
     },
     inject: [optionsToken, MemoryStores,
       ...[REDIS_CLIENT, WatchRunner, FunctionLibraries, REDIS_ATOMIC_OPTIONS, ATOMIC_OBSERVER].map((token) => ({ token, optional: true }))],

@@ -66,6 +66,7 @@ export const KERNEL_ERROR_DETAILS: ErrorDetails = {
     },
   },
   CONFLICT: { properties: { attempts: integer(1) } },
+  SHARD_NOT_FOUND: { properties: { field: { type: 'string', description: '`ledger`, `shop` or `namespace`' } }, required: ['field'] },
   STORE_CORRUPTED: { properties: { key: { type: 'string' }, command: integer(0) } },
 };
 
@@ -197,3 +198,4 @@ export function ApiAtomicRoute<T extends ErrorStatuses>(doc: AtomicRouteDoc<T>):
   }
   return applyDecorators(...decorators);
 }
+

@@ -7,3 +7,4 @@ export * from './validation';
 export * from './api-docs';
 export * from './fast-validation';
 export * from './body-parser';
+export * from './shard-param';

@@ -1,19 +1,20 @@
 import { AtomicStrategy, KeySpace } from '@kernel/core';
-import { MemoryEventLog } from '@kernel/memory';
+import { MemoryEventLog, memoryEventLog } from '@kernel/memory';
+import type { StrategyContext } from '@kernel/nest';
 import type { FunctionLibrary, RedisClient, WatchRunner } from '@kernel/redis';
-import type { AccountsLedger } from '../accounts.port';
-import { MemoryAccountsLedger } from '../adapters/memory';
-import { RedisFunctionsAccountsLedger } from '../adapters/redis-functions';
-import { RedisTransactionsAccountsLedger } from '../adapters/redis-transactions';
-import { AccountKeys } from '../keys';
-import type { LedgerLimits } from '../ledger-rules';
-import { Coordinator, CoordinatorOptions } from './coordinator';
-import type { EscrowStore } from './escrow.port';
+import type { AccountsLedger } from '../../accounts.port';
+import { MemoryAccountsLedger } from '../../adapters/memory';
+import { RedisFunctionsAccountsLedger } from '../../adapters/redis-functions';
+import { RedisTransactionsAccountsLedger } from '../../adapters/redis-transactions';
+import { AccountKeys } from '../../keys';
+import type { LedgerLimits } from '../../ledger-rules';
+import { Coordinator, CoordinatorOptions } from '../coordinator';
+import type { EscrowStore } from '../escrow.port';
 import { MemoryEscrowStore } from './memory-escrow';
 import { RedisEscrowStore } from './redis-escrow';
-import { SpreadLedger } from './spread-ledger';
-import { SpreadRouting } from './spread-keys';
-import { EscrowSweeper } from './sweeper';
+import { SpreadLedger } from '../spread-ledger';
+import { SpreadRouting } from '../spread-keys';
+import { EscrowSweeper } from '../sweeper';
 
 export interface SpreadOptions {
   /** Shards of the ledger (1..64): each account lives on one, by CRC16 of its id. */
@@ -73,4 +74,29 @@ export function createSpread(strategy: AtomicStrategy, ledger: string, limits: L
   const coordinator = store && new Coordinator(store, routing, coordinatorOptions);
   const sweeper = store && new EscrowSweeper(store, coordinatorOptions.graceMs);
   return { ledger: new SpreadLedger(shards, routing, limits, coordinator, sweeper, strategy), routing, store, coordinator, sweeper };
+}
+
+/**
+ * AccountsModule's `spread` option: a factory of spread ledgers of the module's strategy, one per ledger name (the
+ * libraries are loaded once, first). The module wraps each in its validation gate; its sweeper timer calls
+ * `sweepExpired`, which on a spread ledger runs the escrow recovery sweep.
+ */
+export async function spreadFactory(
+  options: { strategy: AtomicStrategy; spread?: number; escrowTimeoutMs?: number; escrowGraceMs?: number },
+  limits: LedgerLimits, { memory, redis }: Omit<StrategyContext, 'observe'>,
+): Promise<(ledger: string) => AccountsLedger> {
+  const spread: SpreadOptions = { spread: options.spread!, timeoutMs: options.escrowTimeoutMs, graceMs: options.escrowGraceMs };
+  if (!(Number.isInteger(spread.spread) && spread.spread >= 1 && spread.spread <= 64)) throw new Error('AccountsModule spread must be 1..64');
+  if (options.strategy === 'memory') {
+    return (ledger) => createSpread('memory', ledger, limits, spread, { memoryLog: (tag) => memoryEventLog(memory, tag) }).ledger;
+  }
+  const { client, watch, libraries, options: redisOptions, keyPrefix } = redis();
+  if (options.strategy === 'functions') {
+    const accounts = libraries.get('accounts');
+    const escrow = libraries.get('escrow');
+    await accounts.prepare(redisOptions.loadFunctions !== false);
+    await escrow.prepare(redisOptions.loadFunctions !== false);
+    return (ledger) => createSpread('functions', ledger, limits, spread, { redis: { client, watch, keyPrefix, accounts, escrow } }).ledger;
+  }
+  return (ledger) => createSpread('transactions', ledger, limits, spread, { redis: { client, watch, keyPrefix } }).ledger;
 }

@@ -1,10 +1,10 @@
 import { idempotencyMismatch } from '@kernel/core';
-import type { MemoryAccountsLedger } from '../adapters/memory';
-import type { MemoryShardAccess } from '../adapters/memory';
-import { encodeEntry } from '../history-codec';
+import type { MemoryAccountsLedger } from '../../adapters/memory';
+import type { MemoryShardAccess } from '../../adapters/memory';
+import { encodeEntry } from '../../history-codec';
 import type {
   Decision, DecidedBy, EscrowStore, Leg, Marker, PostedLegs, PostResult, TxState, TxView, Vote, VoidResult,
-} from './escrow.port';
+} from '../escrow.port';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 

@@ -2,8 +2,8 @@ import { decodeRedisError, KernelErrorCode, AtomicError, KeySpace } from '@kerne
 import { FunctionLibrary, RedisClient } from '@kernel/redis';
 import type {
   Decision, DecidedBy, EscrowStore, Leg, Marker, PostedLegs, PostResult, TxView, Vote, VoidResult,
-} from './escrow.port';
-import { EscrowKeys, SpreadRouting } from './spread-keys';
+} from '../escrow.port';
+import { EscrowKeys, SpreadRouting } from '../spread-keys';
 
 export interface EscrowLimits {
   historyLimit: number;
