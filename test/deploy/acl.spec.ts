@@ -143,7 +143,7 @@ describe('least-privilege ACL (README recipe)', () => {
     };
     for (const [name, message] of Object.entries(results)) expect({ name, message }).toEqual({ name, message: expect.stringMatching(/NOPERM/) });
     expect(await admin.get('otherapp:secret')).toBe('s3cret');
-    expect((await admin.call('FUNCTION', 'LIST') as unknown[]).length).toBe(4);
+    expect((await admin.call('FUNCTION', 'LIST') as unknown[]).length).toBe(5);
     // Control: the same user may do what the service needs, on its own keys.
     expect(await runtime.set('ra:{probe}:x', '1')).toBe('OK');
     expect(await runtime.get('ra:{probe}:x')).toBe('1');
