@@ -33,6 +33,7 @@ export class AppModule {
           idempotencyTtlSeconds: config.idempotencyTtlSeconds,
           eventsMaxLen: config.eventsMaxLen,
           sweepIntervalMs: config.pendingSweepMs,
+          spread: config.ledgerSpread,
         }),
         // One shop for both: orders take stock from this inventory in the same atomic step.
         InventoryModule.forRoot({
