@@ -24,8 +24,7 @@ export class TransfersController {
       'expires (`/transfers/{id}/post`, `/transfers/{id}/void`). `BALANCE_LIMIT_EXCEEDED` when the target\'s balance plus ' +
       'pending credits would pass 2^53 − 1.',
     responses: [{ status: 201, type: TransferReceiptResponse, description: 'Transferred (or, pending, reserved)' }],
-    statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT_EXCEEDED', 'TRANSFER_ABORTED', 'CROSS_SHARD_UNSUPPORTED'],
-    write: true,
+    statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT_EXCEEDED'], write: true,
   })
   async transfer(@ShardParam('ledger') ledger: string | undefined, @AtomicBody() body: TransferDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
     return replay(await this.ledgers.shard(ledger).transfer(body, { idempotencyKey }));
@@ -37,8 +36,7 @@ export class TransfersController {
     description: 'Later items see earlier ones; a failure names the failing item\'s `index` and nothing is written. Items may be ' +
       'pending (`pending: true` with `timeoutSeconds`): their receipts say `status: \'pending\'` and `expiresAt`.',
     responses: [{ status: 201, type: TransferBatchResponse, description: 'Every transfer applied' }],
-    statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT_EXCEEDED', 'TRANSFER_ABORTED', 'CROSS_SHARD_UNSUPPORTED'],
-    write: true,
+    statuses, details, codes: ['ACCOUNT_NOT_FOUND', 'INSUFFICIENT_FUNDS', 'BALANCE_LIMIT_EXCEEDED'], write: true,
   })
   async batch(@ShardParam('ledger') ledger: string | undefined, @AtomicBody() { transfers }: TransferBatchDto, @Replay() replay: ReplayHeader, @Headers('idempotency-key') idempotencyKey?: string) {
     const receipts = replay(await this.ledgers.shard(ledger).transferBatch(transfers, { idempotencyKey }));
