@@ -7,7 +7,7 @@ import { AtomicError, isReplayed } from '@kernel/core';
 import { RedisServer } from '@kernel/testing';
 import { uniqueIds } from './support/accounts-fixture';
 import { caseName, CRASH_CASES, MakeSpread, runCrashCase, runDoubleSpend } from './support/cross-shard-cases';
-import { idsOnShards, openHolds, spreadFixture, SpreadFixture } from './support/spread';
+import { Crash, idsOnShards, openHolds, spreadFixture, SpreadFixture, sweepUntil, txidOf } from './support/spread';
 
 let server: RedisServer;
 beforeAll(async () => (server = await RedisServer.start()), 60_000);
@@ -133,6 +133,55 @@ describe.each(['memory', 'functions'] as const)('spread ledger — %s', (strateg
 
   it('double spend across shards: balance 100, two concurrent transfers of 100 → exactly one commits', () =>
     runDoubleSpend(makers[strategy], 10));
+
+  it.each([['hold', 2, false], ['decide', 1, true]] as const)(
+    'repair scan: a record lost after %s #%d (a failover) — its holds are voided, or committed by evidence', async (step, nth, committed) => {
+      let armed = true;
+      let seen = 0;
+      const g = await makers[strategy](uniqueIds('rep')[0], { spread: 4, timeoutMs: 300, graceMs: 200, hooks: { after: (s) => {
+        if (armed && s === step && ++seen === nth) {
+          armed = false;
+          throw new Crash('killed');
+        }
+      } } });
+      try {
+        const [a, b] = idsOnShards(g.parts, 2, uniqueIds('r')[0]);
+        await g.ledger.open({ id: a, balance: 100 });
+        await g.ledger.open({ id: b });
+        const key = uniqueIds('k')[0];
+        const cmd = { from: a, to: b, amount: 30 };
+        expect(await g.ledger.transfer(cmd, { idempotencyKey: key }).catch((e) => e)).toBeInstanceOf(Crash);
+        const txid = txidOf(g.parts.routing.ledger, key, [cmd]);
+        const bucket = g.parts.routing.bucketOf(txid);
+        // Committed: one participant posted (its post replicated, the record's not) — the evidence.
+        if (committed) expect(await g.parts.store!.post(g.parts.routing.shardOf(a), txid)).toMatchObject({ kind: 'POSTED' });
+        // The failover that lost the record: gone from its bucket (and from the sweeper's index).
+        if (strategy === 'memory') {
+          const state = (g.parts.store as unknown as { state: { txs: Map<string, unknown>; due: Map<string, number> }[] }).state[bucket];
+          state.txs.delete(txid);
+          state.due.delete(txid);
+        } else {
+          const tag = g.parts.routing.tags[bucket];
+          await (g.client as import('ioredis').default).del(`ra:{${tag}}:xtx:${txid}`);
+          await (g.client as import('ioredis').default).zrem(`ra:{${tag}}:xtx-due:all`, txid);
+        }
+        expect(await g.parts.store!.tx(bucket, txid)).toBeNull();
+        let repaired: string[] = [];
+        for (let i = 0; i < 100 && !repaired.includes(txid); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          repaired = await g.parts.sweeper!.repair(Date.now(), (t) => g.parts.routing.bucketOf(t));
+        }
+        expect(repaired).toContain(txid);
+        await sweepUntil(g.parts, async () => (await g.parts.store!.tx(bucket, txid))?.finished === true);
+        expect((await g.parts.store!.tx(bucket, txid))!.state).toBe(committed ? 'COMMITTED' : 'ABORTED');
+        expect(await openHolds(g.parts)).toEqual([]);
+        const [ga, gb] = [await g.ledger.get(a), await g.ledger.get(b)];
+        expect([ga.balance, gb.balance]).toEqual(committed ? [70, 30] : [100, 0]);
+        expect([ga.pendingDebits, gb.pendingCredits]).toEqual([0, 0]);
+      } finally {
+        await g.close();
+      }
+    });
 
   describe('crash matrix: the coordinator killed after every step, then the sweeper or a retry', () => {
     it.each(CRASH_CASES.map((c) => [caseName(c), c] as const))('%s', (_, c) => runCrashCase(makers[strategy], c));

@@ -6,6 +6,7 @@
 const root = process.env.COMPILED_ROOT;
 const { createSpread } = require(`${root}/src/accounts/spread/adapters/create-spread.js`);
 const { ValidatedLedger } = require(`${root}/src/accounts/validated-ledger.js`);
+const { Coordinator } = require(`${root}/src/accounts/spread/coordinator.js`);
 const { connectRedis, FunctionLibrary, WatchRunner } = require(`${root}/libs/redis-atomic/src/redis/index.js`);
 
 const env = process.env;
@@ -26,8 +27,20 @@ async function main() {
   const accountsLib = FunctionLibrary.fromFile(client, 'accounts');
   const escrowLib = FunctionLibrary.fromFile(client, 'escrow');
   const parts = createSpread('functions', env.LEDGER, limits,
-    { spread: Number(env.SPREAD), timeoutMs: Number(env.TIMEOUT_MS), graceMs: Number(env.GRACE_MS), unsafePostBeforeDecide: env.UNSAFE === '1' },
+    { spread: Number(env.SPREAD), timeoutMs: Number(env.TIMEOUT_MS), graceMs: Number(env.GRACE_MS) },
     { redis: { client, watch: new WatchRunner(client), keyPrefix: 'ra', accounts: accountsLib, escrow: escrowLib } });
+  if (env.UNSAFE === '1') {
+    // The negative control: a BROKEN coordinator that posts each participant as soon as its hold answers HELD — before
+    // the decision. Built here, over a store whose hold posts right away; the production code has no such switch.
+    const store = parts.store;
+    const broken = Object.create(store);
+    broken.hold = async (...args) => {
+      const vote = await store.hold(...args);
+      if (vote.kind === 'HELD') await store.post(args[0], args[1]);
+      return vote;
+    };
+    parts.ledger.coordinator = new Coordinator(broken, parts.routing, { timeoutMs: Number(env.TIMEOUT_MS), graceMs: Number(env.GRACE_MS) });
+  }
   const ledger = new ValidatedLedger(parts.ledger, limits);
   const pick = (list) => list[Math.floor(Math.random() * list.length)];
   process.stdout.write('ready\n');

@@ -18,11 +18,6 @@ export interface CoordinatorOptions {
   /** The sweeper aborts a PREPARING one only after deadline + grace, and finishes a decided one after grace. Default 2000 ms. */
   graceMs: number;
   hooks?: CoordinatorHooks;
-  /**
-   * A BROKEN coordinator for the negative control of the chaos test only: posts each participant as soon as its hold
-   * answers HELD — before the decision. Never set it in production.
-   */
-  unsafePostBeforeDecide?: boolean;
 }
 
 /** Thrown to report a protocol violation that must not happen (post after void…): alert. */
@@ -101,7 +96,6 @@ export class Coordinator {
     const votes: Vote[] = await Promise.all(participants.map(async (shard) => {
       const vote = await this.store.hold(shard, txid, tx.deadlineMs, participants, plan.legs.get(shard)!);
       await this.step('hold', txid, shard);
-      if (this.options.unsafePostBeforeDecide && vote.kind === 'HELD') await this.store.post(shard, txid); // the bug on purpose
       return vote;
     }));
     let decision;

@@ -23,9 +23,8 @@ export interface SpreadOptions {
   timeoutMs?: number;
   /** The sweeper's grace after a deadline or a decision before it takes over (ms, default 2000). */
   graceMs?: number;
-  /** Tests only: hooks after each coordinator step (the crash matrix), and the broken coordinator of the negative control. */
+  /** Tests only: hooks after each coordinator step (the crash matrix kills it there). */
   hooks?: CoordinatorOptions['hooks'];
-  unsafePostBeforeDecide?: boolean;
 }
 
 export interface SpreadParts {
@@ -51,7 +50,7 @@ export function createSpread(strategy: AtomicStrategy, ledger: string, limits: L
   backend: { redis?: SpreadRedis; memoryLog?: (shard: string) => MemoryEventLog }): SpreadParts {
   const routing = new SpreadRouting(ledger, options.spread);
   const coordinatorOptions: CoordinatorOptions = { timeoutMs: options.timeoutMs ?? 5000, graceMs: options.graceMs ?? 2000,
-    hooks: options.hooks, unsafePostBeforeDecide: options.unsafePostBeforeDecide };
+    hooks: options.hooks };
   const escrowLimits = { historyLimit: limits.historyLimit, eventsMaxLen: limits.eventsMaxLen, retentionSeconds: limits.idempotencyTtlSeconds };
   let shards: AccountsLedger[];
   let store: EscrowStore | undefined;
