@@ -69,5 +69,5 @@ export interface EscrowStore {
   holds(shard: number): Promise<Map<string, string>>;
 }
 
-/** The txids of open holds, as the hold text names them: <deadline>|<participants>|… */
+/** The participant shards a stored hold names (lua/escrow.lua: <deadline>|<participants>|…). */
 export const holdParticipants = (hold: string): number[] => hold.split('|')[1].split(',').map(Number);

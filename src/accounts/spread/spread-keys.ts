@@ -15,6 +15,7 @@ export class SpreadRouting {
   constructor(readonly ledger: string, readonly spread: number) {
     if (!(Number.isInteger(spread) && spread >= 1 && spread <= MAX_SPREAD)) throw new Error(`spread must be 1..${MAX_SPREAD}`);
     this.tags = Array.from({ length: spread }, (_, k) => `${ledger}-x${k}`);
+    if (this.tags.some((tag) => tag.length > 64)) throw new Error(`ledger ${ledger} is too long to spread: its shard tags pass 64 characters`);
   }
 
   shardOf(accountId: string): number {
