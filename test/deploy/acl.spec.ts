@@ -10,6 +10,7 @@ import Redis from 'ioredis';
 import { freePort, RedisServer } from '@kernel/testing';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
+import { SpreadRouting } from '../../src/accounts/spread/spread-keys';
 import { functionsCommand } from '../../src/cli-functions';
 import { PROCESS_LIMIT_MS, ROOT, runCli, runProcess } from '../support/cli';
 
@@ -124,6 +125,28 @@ describe('least-privilege ACL (README recipe)', () => {
       // Nothing the service did was refused (a refused command could hide behind a retry or a fallback).
       expect(await admin.call('ACL', 'LOG')).toEqual([]);
     });
+  });
+
+  it('a spread ledger (LEDGER_SPREAD) runs cross-shard transfers and its escrow sweeper as the runtime user — no ACL denial', async () => {
+    const app = await createApp(env('functions', { REDIS_LOAD_FUNCTIONS: 'false', LEDGER: 'acl-spread', LEDGER_SPREAD: '4', PENDING_SWEEP_MS: '50' }),
+      { logger: false });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    try {
+      await admin.call('ACL', 'LOG', 'RESET');
+      const routing = new SpreadRouting('acl-spread', 4);
+      let b = 'b0';
+      for (let i = 1; routing.shardOf(b) === routing.shardOf('a'); i++) b = `b${i}`;
+      const send = async (url: string, payload: object) => (await app.inject({ method: 'POST', url, payload })).statusCode;
+      expect(await send('/accounts', { id: 'a', balance: 100 })).toBe(201);
+      expect(await send('/accounts', { id: b })).toBe(201);
+      expect(await send('/transfers', { from: 'a', to: b, amount: 30 })).toBe(201);
+      expect(await send('/transfers', { from: 'a', to: b, amount: 300 })).toBe(422);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a few sweeps of every bucket
+      expect(await admin.call('ACL', 'LOG')).toEqual([]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('the runtime user gets NOPERM for FLUSHALL, FUNCTION FLUSH, FUNCTION LOAD, CONFIG GET and keys outside ra:*', async () => {
