@@ -18,7 +18,8 @@ export type {
   Account, AccountsErrorCode, AccountsLedger, Balance, HistoryEntry, HistoryKind, HistoryPage, HistoryQuery, Movement, OpenAccount,
   PendingStatus, PendingTransfer, PostPending, SweepResult as PendingSweepResult, Transfer, TransferReceipt, VoidPending, WriteOptions,
 } from './accounts/accounts.port';
-export { getLedgerToken, InjectLedger } from './accounts/accounts.tokens';
+export { ACCOUNTS_LEDGERS, getLedgersToken, getLedgerToken, InjectLedger, InjectLedgers } from './accounts/accounts.tokens';
+export type { Ledgers } from './accounts/accounts.tokens';
 export { ACCOUNTS_ERROR_STATUS } from './accounts/accounts.errors';
 
 // Shop: stock (Inventory) and orders that take it in the same atomic step (one shop = one hash tag).
@@ -29,7 +30,8 @@ export type {
   Availability, Inventory, InventoryErrorCode, Reservation, ReservationStatus, StockLevel, SweepResult as ReservationSweepResult,
 } from './shop/inventory/inventory.port';
 export type { ReservationSweepOptions } from './shop/inventory/reservation-sweeper';
-export { getInventoryToken, InjectInventory } from './shop/inventory/inventory.tokens';
+export { getInventoryShopsToken, getInventoryToken, InjectInventory, InjectInventoryShops, INVENTORY_SHOPS } from './shop/inventory/inventory.tokens';
+export type { InventoryShops } from './shop/inventory/inventory.tokens';
 export { INVENTORY_ERROR_STATUS } from './shop/inventory/inventory.errors';
 export { OrdersModule } from './shop/orders/orders.module';
 export type { OrdersModuleAsyncOptions, OrdersModuleForRootOptions, OrdersModuleOptions } from './shop/orders/orders.module';
@@ -37,7 +39,8 @@ export { ORDERS } from './shop/orders/orders.port';
 export type {
   Order, OrderLine, OrderQueue, Orders, OrdersErrorCode, OrderStatus, PlaceOrder, PlaceOrderLine, UserStats,
 } from './shop/orders/orders.port';
-export { getOrdersToken, InjectOrders } from './shop/orders/orders.tokens';
+export { getOrdersShopsToken, getOrdersToken, InjectOrders, InjectOrdersShops, ORDERS_SHOPS } from './shop/orders/orders.tokens';
+export type { OrdersShops } from './shop/orders/orders.tokens';
 export { ORDERS_ERROR_STATUS } from './shop/orders/orders.errors';
 
 // kv: a conditional multi-key store (compare-and-set over several keys in one step).
@@ -45,7 +48,8 @@ export { KvModule } from './kv/kv.module';
 export type { KvModuleAsyncOptions, KvModuleForRootOptions, KvModuleOptions } from './kv/kv.module';
 export { KV_STORE } from './kv/kv.port';
 export type { ConditionalStore, KvCondition, KvEntry, KvErrorCode, KvReceipt, KvTransaction, KvUpdate } from './kv/kv.port';
-export { getKvStoreToken, InjectKvStore } from './kv/kv.tokens';
+export { getKvNamespacesToken, getKvStoreToken, InjectKvNamespaces, InjectKvStore, KV_NAMESPACES } from './kv/kv.tokens';
+export type { KvNamespaces } from './kv/kv.tokens';
 export { KV_ERROR_STATUS } from './kv/kv.errors';
 
 // Events: reading a shard's event log (every committed write appends one event in the same atomic step).

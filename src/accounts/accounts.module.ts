@@ -32,8 +32,9 @@ export interface AccountsModuleOptions extends ShardedOptions {
   /** The cap of the ledger's event log (`XADD … MAXLEN ~`: approximate, at least this many kept). Default 100000. */
   eventsMaxLen?: number;
   /**
-   * Release expired pending transfers every this many ms (an ExpirySweeper on this instance, stopped with the
-   * module). Default: off (call `sweepExpired` yourself); the service turns it on (PENDING_SWEEP_MS, 1000).
+   * Release expired pending transfers every this many ms, in every ledger this instance serves or lists (an
+   * ExpirySweeper from application bootstrap until the module is destroyed). Default: off (call `sweepExpired`
+   * yourself); the service turns it on (PENDING_SWEEP_MS, 1000).
    */
   sweepIntervalMs?: number;
   /** Expiries per sweepExpired call of the sweeper (1..1000). Default 100. */
@@ -63,6 +64,7 @@ const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureMod
  *
  *   AccountsModule.forRoot({ strategy: 'functions' })                        // @InjectLedger(), routes mounted
  *   AccountsModule.forRoot({ name: 'payroll', ledger: 'payroll', strategy })  // @InjectLedger('payroll'), no routes
+ *   @InjectLedgers() ledgers: Ledgers → ledgers.shard('eu')                   // any ledger by name (/ledgers/:ledger/…)
  *   AccountsModule.forRootAsync({ inject: [ConfigService], useFactory: (c) => ({ … }) })  // or useClass / useExisting
  *
  * The Redis strategies need RedisAtomicModule.forRoot(…) once in the app (it is global); memory needs nothing.
