@@ -1,55 +1,27 @@
 import type { AtomicStrategy } from '@kernel/core';
 import { RedisAtomicOptions } from '@kernel/nest';
 import { RedisServer } from '@kernel/testing';
+import { reservationsConcurrencySuite, RUN, setup } from './contract/reservations.concurrency';
 import { UncheckedConsumeOrders } from './support/broken-orders';
 import { Instance, ReservationRun, ReservationSetup, reservationViolations, runReservations } from './support/reservations';
 import { shopFixture, ShopFixture, uniqueShop } from './support/shop-fixture';
 
 /**
- * Stock reservations under concurrency, for every adapter: reservations (ttl 1 s), orders consuming them (whatever
- * their state), ordinary orders, releases, restocks, cancels and sweepers from several instances race each other
- * (support/reservations.ts); then available + held + sold = initial + restocks, nothing negative, and every
- * reservation ended exactly once. And the checker bites: an order that consumes without checking the
- * reservation's state is caught.
+ * Stock reservations under concurrency, for every adapter (test/contract/reservations.concurrency.ts: reservations,
+ * orders consuming them, releases, restocks, cancels and sweepers from several instances race each other; then
+ * available + held + sold = initial + restocks, nothing negative, every reservation ended exactly once); the same
+ * workload under faults; and the checker bites: an order that consumes without checking the reservation's state is
+ * caught.
  */
-const RUN = { workers: 12, operations: 400, seed: Number(process.env.RESERVATIONS_SEED ?? 20261129) };
-const setup = (): ReservationSetup => ({ stock: { r1: 30, r2: 20, r3: 12 }, users: Array.from({ length: 6 }, (_, i) => `user${i}`) });
-
 let server: RedisServer;
 beforeAll(async () => (server = await RedisServer.start()));
 afterAll(() => server.stop());
 
-const CASES: [string, AtomicStrategy, Partial<RedisAtomicOptions>, number][] = [
+reservationsConcurrencySuite(() => server, [
   ['memory', 'memory', {}, 1],
   ['functions, 2 instances', 'functions', {}, 2],
   ['transactions, 2 instances', 'transactions', { watch: { maxAttempts: 50 } }, 2],
-];
-
-describe.each(CASES)('reservations under concurrency — %s', (_, strategy, redis, count) => {
-  let fixtures: ShopFixture[];
-  beforeEach(async () => {
-    const shop = uniqueShop();
-    fixtures = await Promise.all(Array.from({ length: count }, () => shopFixture(strategy, server, { shop, redis })));
-  });
-  afterEach(() => Promise.all(fixtures.map((f) => f.close())));
-
-  it('keeps available + held + sold = initial + restocks, nothing negative, every reservation ending exactly once', async () => {
-    const [{ inventory, orders }] = fixtures;
-    const shop = setup();
-    for (const [id, level] of Object.entries(shop.stock)) await inventory.setStock(id, level);
-    const run = await runReservations(fixtures, shop, RUN);
-    const {
-      OUT_OF_STOCK = 0, RESERVATION_RELEASED = 0, RESERVATION_CONSUMED = 0, RESERVATION_EXPIRED = 0, ORDER_NOT_CANCELLABLE = 0, CONFLICT = 0,
-      ...unexpected
-    } = run.failures;
-    expect(unexpected).toEqual({});
-    if (strategy !== 'transactions') expect(CONFLICT).toBe(0);
-    // The workload did all of it: every way a reservation ends, and the refusals it provokes.
-    expect(Math.min(run.released.length, run.consumed.length, run.expired.length, run.placed.size)).toBeGreaterThan(0);
-    expect(Math.min(OUT_OF_STOCK, RESERVATION_RELEASED + RESERVATION_CONSUMED, RESERVATION_EXPIRED)).toBeGreaterThan(0);
-    expect(await reservationViolations(orders, inventory, shop, run, await fixtures[0].events())).toEqual([]);
-  });
-});
+]);
 
 /** Codes a keyed run under faults may end in: business refusals only (answers in doubt were retried until definite). */
 const BUSINESS = new Set(['OUT_OF_STOCK', 'RESERVATION_RELEASED', 'RESERVATION_CONSUMED', 'RESERVATION_EXPIRED', 'ORDER_NOT_CANCELLABLE', 'CONFLICT']);

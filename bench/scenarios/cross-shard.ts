@@ -93,7 +93,11 @@ export async function crossShard(ctx: BenchContext): Promise<void> {
     client.disconnect();
   }
 
-  // (b) one slot vs spread over 3 masters
+  // (b) one slot vs spread over 3 masters (a private cluster: skipped by --quick, like the cluster scenario)
+  if (ctx.quick) {
+    ctx.report.row({ scenario: SCENARIO, name: 'cluster part skipped (--quick)' });
+    return;
+  }
   const cluster = await RedisCluster.start({ masters: 3, replicas: 0 });
   const cc = await connectRedis({ cluster: { nodes: cluster.nodes } });
   try {

@@ -1,21 +1,25 @@
 import { Controller, Get, Inject, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import type Redis from 'ioredis';
 import { ApiAtomicRoute, ApiGroup, FunctionLibraries, REDIS_CLIENT } from '@kernel/nest';
+import { inspectNodes, LibraryOnNode, NodeHealth, RedisClient } from '@kernel/redis';
 import { Drain } from './drain';
 import { HealthResponse, LivenessResponse, NOT_READY_SCHEMA, ReadinessResponse } from './health.dto';
 
 export const HEALTH_STRATEGY = Symbol('HEALTH_STRATEGY');
 
-interface LibraryState { library: string; version: string | null; expected: string }
+/** How long a probe waits for each node's one round trip. */
+const PROBE_TIMEOUT_MS = 1000;
 
 /**
- * Probes (@nestjs/terminus) that only look — they never load a library, never write:
+ * Probes (@nestjs/terminus) that only look — they never load a library, never write, open no connection:
  * - `GET /health/live`: the process answers (restart it when it does not);
- * - `GET /health/ready`: Redis answers, every Lua library is loaded at the version this build ships, and the
- *   service is not draining (send it traffic);
- * - `GET /health`: the summary of earlier versions (same body), ready or 503.
+ * - `GET /health/ready`: every Redis node the app depends on answers, every Lua library is loaded there at the
+ *   version this build ships, and the service is not draining (send it traffic);
+ * - `GET /health`: the summary, ready or 503, with each node (`nodes`).
+ * The nodes are the server (standalone) or every master that owns slots (Redis Cluster; inspectNodes): one
+ * pipelined round trip each (PING + one FCALL_RO per library) on the client's own connection. A cluster with a
+ * master down or missing a library is not ready: operations on that master's slots would fail.
  * A library the server lost (restart without persistence, FUNCTION FLUSH) is reloaded by the next call that
  * needs it (FunctionLibrary), not by a probe; a library at another version (another build sharing the server)
  * is reported and left alone.
@@ -28,16 +32,19 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
     private readonly drain: Drain,
-    @Optional() @Inject(REDIS_CLIENT) private readonly redis?: Redis,
+    @Optional() @Inject(REDIS_CLIENT) private readonly redis?: RedisClient,
     @Optional() private readonly libraries?: FunctionLibraries,
   ) {}
 
   @Get()
   @ApiAtomicRoute({
-    summary: 'Readiness: Redis answers and every Lua library is loaded at this build\'s version',
+    summary: 'Readiness: every Redis node answers and holds every Lua library at this build\'s version; each node listed',
     responses: [
       { status: 200, type: HealthResponse, description: 'Ready' },
-      { status: 503, type: HealthResponse, description: 'Redis unreachable, a library missing or at another version, or draining' },
+      {
+        status: 503, type: HealthResponse,
+        description: 'A Redis node (the server, or a cluster master) unreachable, a library missing or at another version on one, or draining',
+      },
     ],
     validates: false,
     store: false,
@@ -48,16 +55,20 @@ export class HealthController {
       if (this.drain.draining) reply.status(503);
       return { status: this.drain.draining ? 'unavailable' : 'ok', store: 'memory', strategy: this.strategy, ...draining };
     }
-    try {
-      const functions = await this.inspect();
-      const ready = functions.every((f) => f.version === f.expected) && !this.drain.draining;
-      if (!ready) reply.status(503);
-      const body = { status: ready ? 'ok' : 'unavailable', store: 'redis', strategy: this.strategy, ...draining };
-      return functions.length ? { ...body, functions } : body;
-    } catch (err) {
-      reply.status(503);
-      return { status: 'unavailable', store: 'redis', strategy: this.strategy, ...draining, error: (err as Error).message };
-    }
+    const nodes = await this.inspect();
+    const functions = libraryVersions(this.expected(), nodes);
+    const problems = nodeProblems(nodes);
+    const ready = problems.length === 0 && functions.every((f) => f.version === f.expected) && !this.drain.draining;
+    if (!ready) reply.status(503);
+    return {
+      status: ready ? 'ok' : 'unavailable',
+      store: 'redis',
+      strategy: this.strategy,
+      ...draining,
+      ...(functions.length > 0 && nodes.some((n) => n.reachable) && { functions }),
+      nodes,
+      ...(problems.length > 0 && { error: problems.join('; ') }),
+    };
   }
 
   @Get('live')
@@ -73,22 +84,24 @@ export class HealthController {
 
   @Get('ready')
   @ApiAtomicRoute({
-    summary: 'Readiness: Redis answers, every Lua library is loaded at this build\'s version, and the service is not draining',
+    summary: 'Readiness: every Redis node answers, every Lua library is loaded on each at this build\'s version, and the service is not draining',
     responses: [
       { status: 200, type: ReadinessResponse, description: 'Ready: send it traffic' },
       {
         status: 503, schema: NOT_READY_SCHEMA,
-        description: '`NOT_READY`: Redis unreachable, a library missing or at another version · `SHUTTING_DOWN`: draining',
+        description: '`NOT_READY`: a Redis node (the server, or a cluster master) unreachable, a library missing or at another version on one · ' +
+          '`SHUTTING_DOWN`: draining',
       },
     ],
     validates: false,
     store: false,
   })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    const nodes = this.redis ? await this.inspect() : [];
     try {
       return await this.health.check([
         () => this.drain.draining ? this.indicator.check('shutdown').down({ message: 'draining' }) : this.indicator.check('shutdown').up(),
-        ...(this.redis ? [() => this.redisIndicator(), () => this.functionsIndicator()] : []),
+        ...(this.redis ? [() => this.redisIndicator(nodes), () => this.functionsIndicator(nodes)] : []),
       ]);
     } catch (err) {
       if (!(err instanceof ServiceUnavailableException)) throw err;
@@ -98,42 +111,54 @@ export class HealthController {
     }
   }
 
-  private async redisIndicator(): Promise<HealthIndicatorResult> {
+  /** Up when every node answered; each node's address and reachability either way. */
+  private redisIndicator(nodes: NodeHealth[]): HealthIndicatorResult {
     const redis = this.indicator.check('redis');
-    try {
-      await withTimeout(this.redis!.ping(), 1000);
-      return redis.up({ strategy: this.strategy });
-    } catch (err) {
-      return redis.down({ message: (err as Error).message });
-    }
+    const list = nodes.map(({ address, reachable, error }) => ({ address, reachable, ...(!reachable && error && { message: error }) }));
+    const problems = nodeProblems(nodes);
+    return problems.length === 0
+      ? redis.up({ strategy: this.strategy, nodes: list })
+      : redis.down({ message: problems.join('; '), nodes: list });
   }
 
-  private async functionsIndicator(): Promise<HealthIndicatorResult> {
+  /** Up when every reachable node holds every library at this build's version; the versions in all, and per node. */
+  private functionsIndicator(nodes: NodeHealth[]): HealthIndicatorResult {
     const functions = this.indicator.check('functions');
-    try {
-      const libraries = await this.inspect();
-      const data = { libraries: Object.fromEntries(libraries.map((f) => [f.library, { version: f.version, expected: f.expected }])) };
-      return libraries.every((f) => f.version === f.expected) ? functions.up(data) : functions.down(data);
-    } catch (err) {
-      return functions.down({ message: (err as Error).message });
-    }
+    const reachable = nodes.filter((n) => n.reachable);
+    if (reachable.length === 0) return functions.down({ message: 'no Redis node answered' });
+    const versions = libraryVersions(this.expected(), reachable);
+    const data = {
+      libraries: Object.fromEntries(versions.map((f) => [f.library, { version: f.version, expected: f.expected }])),
+      nodes: Object.fromEntries(reachable.map((n) => [n.address, Object.fromEntries((n.functions ?? []).map((f) => [f.library, f.version]))])),
+    };
+    return versions.every((f) => f.version === f.expected) ? functions.up(data) : functions.down(data);
   }
 
-  /** Redis answers, and the version of every library this app uses (null when not loaded). Reads only. */
-  private async inspect(): Promise<LibraryState[]> {
-    await withTimeout(this.redis!.ping(), 1000);
-    return Promise.all((this.libraries?.all() ?? []).map(async (library) => ({
-      library: library.name,
-      version: await withTimeout(library.loadedVersion(), 1000),
-      expected: library.version,
-    })));
+  private expected(): { name: string; version: string }[] {
+    return (this.libraries?.all() ?? []).map(({ name, version }) => ({ name, version }));
+  }
+
+  /** Every node the app depends on, one pipelined round trip each. Reads only. */
+  private inspect(): Promise<NodeHealth[]> {
+    return inspectNodes(this.redis!, this.expected(), PROBE_TIMEOUT_MS);
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
+/**
+ * Each library across the nodes that answered: this build's version when every one of them holds it, else the
+ * first node's differing version (null: missing there) — as FunctionLibrary.loadedVersion does.
+ */
+function libraryVersions(libraries: { name: string; version: string }[], nodes: NodeHealth[]): LibraryOnNode[] {
+  const reachable = nodes.filter((n) => n.reachable);
+  return libraries.map(({ name, version: expected }) => {
+    const versions = reachable.map((n) => n.functions?.find((f) => f.library === name)?.version ?? null);
+    const version = versions.find((v) => v !== expected);
+    return { library: name, version: version === undefined ? expected : version, expected };
+  });
+}
+
+/** "host:port: why" for every node that did not answer or whose versions could not be read. */
+function nodeProblems(nodes: NodeHealth[]): string[] {
+  if (nodes.length === 0) return ['no Redis node is known (the cluster client has no slot table)'];
+  return nodes.filter((n) => !n.reachable || n.error).map((n) => `${n.address}: ${n.error ?? 'unreachable'}`);
 }

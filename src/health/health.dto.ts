@@ -1,21 +1,43 @@
 import { ATOMIC_STRATEGIES } from '@kernel/core';
 import { ApiField, ApiModels, SchemaDoc, schemaRef } from '@kernel/nest/http';
 
-/** The body of GET /health (documentation only). */
+/** A Lua library in GET /health (documentation only). */
 export class FunctionLibraryStatus {
   @ApiField({ type: 'string' }) library!: string;
   @ApiField({ type: 'string', nullable: true, description: 'The version loaded on the server; null when not loaded' }) version!: string | null;
   @ApiField({ type: 'string', description: 'The version this build ships' }) expected!: string;
 }
 
+/** One Redis node of GET /health: the server (standalone), or a master that owns slots (Redis Cluster). */
 @ApiModels(FunctionLibraryStatus)
+export class RedisNodeStatus {
+  @ApiField({ type: 'string', description: '`host:port` as the service reaches it (a cluster: its slot table)' }) address!: string;
+  @ApiField({ type: 'boolean', description: 'It answered PING within the probe\'s time' }) reachable!: boolean;
+  @ApiField({
+    type: 'array', items: schemaRef(FunctionLibraryStatus), required: false,
+    description: 'functions strategy: each Lua library at the version this node holds (absent when unreachable)',
+  })
+  functions?: FunctionLibraryStatus[];
+  @ApiField({ type: 'string', required: false, description: 'Why it is unreachable, or why a version could not be read' }) error?: string;
+}
+
+@ApiModels(FunctionLibraryStatus, RedisNodeStatus)
 export class HealthResponse {
   @ApiField({ type: 'string', enum: ['ok', 'unavailable'] }) status!: string;
   @ApiField({ type: 'string', enum: ['memory', 'redis'] }) store!: string;
   @ApiField({ type: 'string', enum: [...ATOMIC_STRATEGIES] }) strategy!: string;
-  @ApiField({ type: 'array', items: schemaRef(FunctionLibraryStatus), required: false, description: 'functions strategy: each Lua library' })
+  @ApiField({
+    type: 'array', items: schemaRef(FunctionLibraryStatus), required: false,
+    description: 'functions strategy: each Lua library over the nodes that answered — this build\'s version when every one holds it, ' +
+      'else the first differing version (null: missing on one)',
+  })
   functions?: FunctionLibraryStatus[];
-  @ApiField({ type: 'string', required: false, description: 'Why Redis is unavailable' }) error?: string;
+  @ApiField({
+    type: 'array', items: schemaRef(RedisNodeStatus), required: false,
+    description: 'redis store: the server, or every master of the Redis Cluster that owns slots',
+  })
+  nodes?: RedisNodeStatus[];
+  @ApiField({ type: 'string', required: false, description: 'Which node is unreachable (or unreadable), and why' }) error?: string;
   @ApiField({ type: 'boolean', enum: [true], required: false, description: 'Present once a shutdown began (then 503)' }) draining?: true;
 }
 
@@ -32,7 +54,24 @@ const READY_INDICATORS: SchemaDoc = {
   type: 'object',
   properties: {
     shutdown: indicator({ message: { type: 'string', enum: ['draining'] } }),
-    redis: indicator({ strategy: { type: 'string', enum: [...ATOMIC_STRATEGIES] }, message }),
+    redis: indicator({
+      strategy: { type: 'string', enum: [...ATOMIC_STRATEGIES] },
+      nodes: {
+        type: 'array',
+        description: 'The server, or every master of the Redis Cluster that owns slots',
+        items: {
+          type: 'object',
+          required: ['address', 'reachable'],
+          properties: {
+            address: { type: 'string', description: '`host:port`' },
+            reachable: { type: 'boolean' },
+            message: { type: 'string', description: 'Why it is unreachable' },
+          },
+          additionalProperties: false,
+        },
+      },
+      message,
+    }),
     functions: indicator({
       libraries: {
         type: 'object',
@@ -46,6 +85,11 @@ const READY_INDICATORS: SchemaDoc = {
           },
           additionalProperties: false,
         },
+      },
+      nodes: {
+        type: 'object',
+        description: 'functions strategy: per node that answered (`host:port`), each library\'s version there (null: not loaded)',
+        additionalProperties: { type: 'object', additionalProperties: { type: 'string', nullable: true } },
       },
       message,
     }),

@@ -240,13 +240,17 @@ describe.each(STRATEGIES)('HTTP API, strategy $strategy', ({ strategy, full }) =
   it('GET /health → 200', async () => {
     const res = await send(ctx, get('/health'));
     if (strategy === 'functions') {
+      const accounts = expect.arrayContaining([expect.objectContaining({ library: 'accounts', version: LIBRARY_VERSION })]);
       expect(res).toEqual({
         status: 200,
-        // The app loads every module's library (accounts, inventory, orders): health lists them all.
-        body: { status: 'ok', store: 'redis', strategy, functions: expect.arrayContaining([expect.objectContaining({ library: 'accounts', version: LIBRARY_VERSION })]) },
+        // The app loads every module's library (accounts, inventory, orders): health lists them all, and the one
+        // server with the versions loaded there.
+        body: { status: 'ok', store: 'redis', strategy, functions: accounts, nodes: [{ address: `127.0.0.1:${ctx.server!.port}`, reachable: true, functions: accounts }] },
       });
+    } else if (usesRedis) {
+      expect(res).toEqual({ status: 200, body: { status: 'ok', store: 'redis', strategy, nodes: [{ address: `127.0.0.1:${ctx.server!.port}`, reachable: true }] } });
     } else {
-      expect(res).toEqual({ status: 200, body: { status: 'ok', store: usesRedis ? 'redis' : 'memory', strategy } });
+      expect(res).toEqual({ status: 200, body: { status: 'ok', store: 'memory', strategy } });
     }
   });
 
@@ -583,18 +587,20 @@ describe.each(STRATEGIES)('HTTP API, strategy $strategy', ({ strategy, full }) =
         }
         const health = await send(ctx, get('/health'));
         expect(health).toEqual({ status: 503, body: expect.objectContaining({ status: 'unavailable', store: 'redis', strategy }) });
+        expect(health.body.nodes).toEqual([{ address: `127.0.0.1:${ctx.server!.port}`, reachable: false, error: expect.any(String) }]);
 
         await ctx.server!.restart();
         await until(healthy, 'health to be 200 after the restart');
         const after = await send(ctx, get('/health'));
         if (strategy === 'functions') {
+          const accounts = expect.arrayContaining([expect.objectContaining({ library: 'accounts', version: LIBRARY_VERSION })]);
           expect(after.body).toEqual({
-            status: 'ok', store: 'redis', strategy, functions: expect.arrayContaining([expect.objectContaining({ library: 'accounts', version: LIBRARY_VERSION })]),
+            status: 'ok', store: 'redis', strategy, functions: accounts, nodes: [{ address: `127.0.0.1:${ctx.server!.port}`, reachable: true, functions: accounts }],
           });
           const libraries = (await ctx.client!.call('FUNCTION', 'LIST', 'LIBRARYNAME', 'accounts')) as unknown[];
           expect(libraries).toHaveLength(1); // the requests reloaded it on the fresh server
         } else {
-          expect(after.body).toEqual({ status: 'ok', store: 'redis', strategy });
+          expect(after.body).toEqual({ status: 'ok', store: 'redis', strategy, nodes: [{ address: `127.0.0.1:${ctx.server!.port}`, reachable: true }] });
         }
 
         expect(await send(ctx, get(`/accounts/${a}`))).toEqual({

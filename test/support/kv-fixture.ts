@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { AtomicStrategy } from '@kernel/core';
 import { RedisAtomicModule, RedisAtomicOptions } from '@kernel/nest';
-import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
+import { connectionTo } from './accounts-fixture';
+import { RedisTarget, shardAccess } from './redis-target';
 import { KvModule } from '../../src/kv/kv.module';
 import { ConditionalStore, KV_STORE } from '../../src/kv/kv.port';
 import { EventsModule } from '../../src/events/events.module';
@@ -13,7 +14,10 @@ export interface KvFixture {
   strategy: AtomicStrategy;
   namespace: string;
   store: ConditionalStore;
-  /** Redis strategies only: a test-side client, the Redis key of a logical key, the whole keyspace as text. */
+  /**
+   * Redis strategies only: a test-side client (on a cluster: of the master owning the namespace's slot), the Redis
+   * key of a logical key, the whole keyspace as text (on a cluster: every master's).
+   */
   client?: Redis;
   redisKey: (key: string) => string;
   rawSnapshot?: () => Promise<string>;
@@ -26,27 +30,28 @@ export interface KvFixture {
  * The conditional store wired as in production (KvModule.forRoot, RedisAtomicModule), in a fresh namespace per
  * fixture — its own hash tag, so tests share a server without FLUSHDB.
  */
-export async function kvFixture(strategy: AtomicStrategy, server?: RedisServer,
+export async function kvFixture(strategy: AtomicStrategy, server?: RedisTarget,
   { namespace = `kv-${randomBytes(4).toString('hex')}`, redis = {} }: { namespace?: string; redis?: Partial<RedisAtomicOptions> } = {}):
   Promise<KvFixture> {
-  const kernel = strategy === 'memory' ? [] : [RedisAtomicModule.forRoot({ url: server!.url, ...redis })];
+  const kernel = strategy === 'memory' ? [] : [RedisAtomicModule.forRoot({ ...connectionTo(server!), ...redis })];
   const moduleRef = await Test.createTestingModule({
     imports: [...kernel, KvModule.forRoot({ strategy, namespace, http: false }),
       EventsModule.forRoot({ strategy, http: false, streams: { kv: namespace } })],
   }).compile();
   await moduleRef.init();
-  const client = strategy === 'memory' ? undefined : server!.client();
+  const access = strategy === 'memory' ? undefined : await shardAccess(server!, namespace);
+  const client = access?.client;
   return {
     strategy,
     namespace,
     store: moduleRef.get<ConditionalStore>(KV_STORE),
     client,
     redisKey: (key) => `${redis.keyPrefix ?? 'ra'}:{${namespace}}:kv:${key}`,
-    rawSnapshot: client && (() => keyspaceSnapshot(client)),
+    rawSnapshot: access?.snapshot,
     events: async () => (await moduleRef.get<EventLog>(EVENT_LOG).read('kv', { limit: 1000 })).events,
     close: async () => {
       await moduleRef.close();
-      client?.disconnect();
+      access?.close();
     },
   };
 }

@@ -4,7 +4,8 @@ import type Redis from 'ioredis';
 import { KeySpace } from '@kernel/core';
 import type { AtomicStrategy } from '@kernel/core';
 import { RedisAtomicModule, RedisAtomicOptions } from '@kernel/nest';
-import { keyspaceSnapshot, RedisServer } from '@kernel/testing';
+import { connectionTo } from './accounts-fixture';
+import { RedisTarget, shardAccess } from './redis-target';
 import { InventoryModule } from '../../src/shop/inventory/inventory.module';
 import { INVENTORY, Inventory } from '../../src/shop/inventory/inventory.port';
 import { OrderKeys } from '../../src/shop/orders/keys';
@@ -18,7 +19,10 @@ export interface ShopFixture {
   shop: string;
   inventory: Inventory;
   orders: Orders;
-  /** Redis strategies only: a test-side client of the server, the shop's keys, the whole keyspace as text. */
+  /**
+   * Redis strategies only: a test-side client of the server (on a cluster: of the master owning the shop's slot),
+   * the shop's keys, the whole keyspace as text (on a cluster: every master's).
+   */
   client?: Redis;
   keys?: OrderKeys;
   rawSnapshot?: () => Promise<string>;
@@ -31,13 +35,13 @@ export interface ShopFixture {
 
 /**
  * Inventory and Orders wired exactly as in production: through InventoryModule.forRoot and OrdersModule.forRoot
- * (and RedisAtomicModule), on one shop. Each fixture gets its own shop by default — a fresh hash tag, so tests
+ * (and RedisAtomicModule, on a private server or a local cluster), on one shop. Each fixture gets its own shop by default — a fresh hash tag, so tests
  * share a server without FLUSHDB and a shop-wide queue or low-stock list holds only the test's own data.
  */
-export async function shopFixture(strategy: AtomicStrategy, server?: RedisServer,
+export async function shopFixture(strategy: AtomicStrategy, server?: RedisTarget,
   { shop = uniqueShop(), redis = {}, idempotencyTtlSeconds }:
     { shop?: string; redis?: Partial<RedisAtomicOptions>; idempotencyTtlSeconds?: number } = {}): Promise<ShopFixture> {
-  const kernel = strategy === 'memory' ? [] : [RedisAtomicModule.forRoot({ url: server!.url, ...redis })];
+  const kernel = strategy === 'memory' ? [] : [RedisAtomicModule.forRoot({ ...connectionTo(server!), ...redis })];
   const moduleRef = await Test.createTestingModule({
     imports: [
       ...kernel,
@@ -47,7 +51,8 @@ export async function shopFixture(strategy: AtomicStrategy, server?: RedisServer
     ],
   }).compile();
   await moduleRef.init();
-  const client = strategy === 'memory' ? undefined : server!.client();
+  const access = strategy === 'memory' ? undefined : await shardAccess(server!, shop);
+  const client = access?.client;
   const log = moduleRef.get<EventLog>(EVENT_LOG);
   const events = async (after?: string): Promise<EventView[]> => {
     const all: EventView[] = [];
@@ -67,10 +72,10 @@ export async function shopFixture(strategy: AtomicStrategy, server?: RedisServer
     orders: moduleRef.get<Orders>(ORDERS),
     client,
     keys: client && new OrderKeys(new KeySpace(redis.keyPrefix ?? 'ra', shop)),
-    rawSnapshot: client && (() => keyspaceSnapshot(client)),
+    rawSnapshot: access?.snapshot,
     close: async () => {
       await moduleRef.close();
-      client?.disconnect();
+      access?.close();
     },
   };
 }

@@ -7,3 +7,4 @@ export * from './idempotent-steps';
 export * from './key-locks';
 export * from './transactions';
 export * from './lua-source';
+export * from './node-health';

@@ -119,12 +119,15 @@ export class RedisCluster {
   /**
    * SIGKILLs the master owning a slot (or a key's slot) and resolves when one of its replicas was promoted, owns
    * the slot and every running node reports the cluster ok again. Resolves to the old and the new owner.
+   * `whileDown` runs after the kill, before waiting for the failover (the master is down and not yet replaced).
    */
-  async killMaster(slotOrKey: number | string): Promise<{ killed: ClusterNodeInfo; promoted: ClusterNodeInfo }> {
+  async killMaster(slotOrKey: number | string, whileDown?: (killed: ClusterNodeInfo) => Promise<void>):
+    Promise<{ killed: ClusterNodeInfo; promoted: ClusterNodeInfo }> {
     const killed = await this.owner(slotOrKey);
     const server = this.servers.find((s) => s.port === killed.port);
     if (!server) throw new Error(`no server on port ${killed.port}`);
     await server.kill();
+    await whileDown?.(killed);
     let promoted: ClusterNodeInfo | undefined;
     await this.waitUntil(`a replica of ${killed.address} to take over`, async () => {
       const owner = await this.owner(slotOrKey).catch(() => undefined);
