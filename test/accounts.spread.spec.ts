@@ -6,6 +6,8 @@
 import { AtomicError, isReplayed } from '@kernel/core';
 import { RedisServer } from '@kernel/testing';
 import { uniqueIds } from './support/accounts-fixture';
+import { Coordinator } from '../src/accounts/spread/coordinator';
+import type { EscrowStore } from '../src/accounts/spread/escrow.port';
 import { caseName, CRASH_CASES, MakeSpread, runCrashCase, runDoubleSpend } from './support/cross-shard-cases';
 import { Crash, idsOnShards, openHolds, spreadFixture, SpreadFixture, sweepUntil, txidOf } from './support/spread';
 
@@ -185,6 +187,33 @@ describe.each(['memory', 'functions'] as const)('spread ledger — %s', (strateg
 
   describe('crash matrix: the coordinator killed after every step, then the sweeper or a retry', () => {
     it.each(CRASH_CASES.map((c) => [caseName(c), c] as const))('%s', (_, c) => runCrashCase(makers[strategy], c));
+  });
+});
+
+describe('the double-spend checker bites', () => {
+  it('a hold that checks but does not reserve (a broken double) lets both transfers of 100 commit: the checker fails', async () => {
+    // Memory shards, the real coordinator, over a store whose hold forgets its reservation in the same synchronous step
+    // (and restores it just before the post or void, so the pending balances stay consistent): the classic lost escrow.
+    const broken: MakeSpread = async (ledger, options) => {
+      const f = await spreadFixture('memory', undefined, ledger, options);
+      const store = f.parts.store!;
+      type Hold = { accounts: { id: string; x: number }[] };
+      const state = (store as unknown as { state: { holds: Map<string, Hold>; access: { account(id: string): { pendingDebits: number } } }[] }).state;
+      const shift = (shard: number, txid: string, sign: number) => {
+        for (const a of state[shard].holds.get(txid)?.accounts ?? []) state[shard].access.account(a.id).pendingDebits += sign * a.x;
+      };
+      const lying = Object.create(store) as EscrowStore;
+      lying.hold = (shard, txid, ...rest) => {
+        const vote = store.hold(shard, txid, ...rest); // its body runs now, synchronously
+        shift(shard, txid, -1);
+        return vote;
+      };
+      lying.post = (shard, txid) => (shift(shard, txid, 1), store.post(shard, txid));
+      lying.void = (shard, txid) => (shift(shard, txid, 1), store.void(shard, txid));
+      (f.parts.ledger as unknown as { coordinator: Coordinator }).coordinator = new Coordinator(lying, f.parts.routing, { timeoutMs: 20_000, graceMs: 2000 });
+      return f;
+    };
+    await expect(runDoubleSpend(broken, 3)).rejects.toThrow(/toHaveLength[\s\S]*Received length: 2/); // both committed
   });
 });
 
