@@ -100,8 +100,9 @@ export async function runCrashCase(make: MakeSpread, c: CrashCase): Promise<void
       expect(isReplayed(replay)).toBe(true);
     } else {
       expect(replay).toBeInstanceOf(AtomicError);
-      // The refusal is the reason when the coordinator (or its retry) decided; a sweeper's abort says timeout.
-      const refusal = c.path === 'abort' && (c.point.decided || c.recovery === 'retry');
+      // The refusal is the reason — the coordinator's, its retry's, or the sweeper's (it reads the refused vote) —
+      // except when the sweeper aborts a transaction that never reached its holds: then it says timeout.
+      const refusal = c.path === 'abort' && !(c.recovery === 'sweeper' && c.point.step === 'begin');
       expect((replay as AtomicError).code).toBe(refusal ? 'INSUFFICIENT_FUNDS' : 'TRANSFER_ABORTED');
       expect((replay as AtomicError).replayed).toBe(true);
     }

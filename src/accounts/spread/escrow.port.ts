@@ -46,7 +46,8 @@ export type PostResult = { kind: 'POSTED'; posted: PostedLegs } | { kind: 'CONFL
 export type VoidResult = { kind: 'VOIDED' } | { kind: 'CONFLICT'; with: string };
 export type DecidedBy = 'coordinator' | 'sweeper' | 'evidence';
 export type Decision = { state: TxState | 'MISSING'; reason: string };
-export type Marker = 'POSTED' | 'VOIDED' | 'REFUSED' | null;
+/** A participant's done marker: its final state (a refusal keeps its vote, the reason of the abort). */
+export type Marker = { kind: 'POSTED' } | { kind: 'VOIDED' } | { kind: 'REFUSED'; index: number; rank: number; error: string } | null;
 
 export interface EscrowStore {
   /** Number of shards (and of transaction buckets: bucket b lives on shard b). */

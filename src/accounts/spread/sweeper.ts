@@ -1,7 +1,7 @@
 import { AtomicError, KernelErrorCode } from '@kernel/core';
-import type { EscrowStore, PostedLegs } from './escrow.port';
+import type { EscrowStore, Marker, PostedLegs } from './escrow.port';
 import { holdParticipants } from './escrow.port';
-import { outcomeOf } from './coordinator';
+import { abortReason, outcomeOf } from './coordinator';
 
 export interface SweepReport {
   /** Transactions this sweep drove to their end, by final state. */
@@ -60,9 +60,12 @@ export class EscrowSweeper {
     let state = tx.state;
     if (state === 'PREPARING') {
       const markers = await Promise.all(tx.participants.map((shard) => this.store.marker(shard, txid)));
-      const decision = markers.includes('POSTED')
+      // A participant's refusal is the reason (what the coordinator would have said); else the timeout.
+      const refusals = markers.filter((m): m is Extract<Marker, { kind: 'REFUSED' }> => m?.kind === 'REFUSED');
+      const reason = refusals.length > 0 ? abortReason(refusals) : TIMEOUT_REASON;
+      const decision = markers.some((m) => m?.kind === 'POSTED')
         ? await this.store.decide(bucket, txid, 'COMMITTED', '', 'evidence', tx.participants, this.graceMs)
-        : await this.store.decide(bucket, txid, 'ABORTED', TIMEOUT_REASON, 'sweeper', tx.participants, this.graceMs);
+        : await this.store.decide(bucket, txid, 'ABORTED', reason, 'sweeper', tx.participants, this.graceMs);
       if (decision.state === 'PREPARING' || decision.state === 'MISSING') return; // not due yet / gone meanwhile
       state = decision.state;
     }
@@ -112,7 +115,7 @@ export class EscrowSweeper {
         if (await this.store.tx(bucket, txid)) continue; // the sweeper's business
         const participants = holdParticipants(hold);
         const markers = await Promise.all(participants.map((s) => this.store.marker(s, txid)));
-        if (markers.includes('POSTED')) {
+        if (markers.some((m) => m?.kind === 'POSTED')) {
           await this.store.decide(bucket, txid, 'COMMITTED', '', 'evidence', participants, this.graceMs);
         } else {
           await this.store.decide(bucket, txid, 'ABORTED', TIMEOUT_REASON, 'coordinator', participants, this.graceMs);

@@ -215,7 +215,9 @@ export class MemoryEscrowStore implements EscrowStore {
   async marker(shard: number, txid: string): Promise<Marker> {
     const done = this.state[shard].done.get(txid);
     if (!done) return null;
-    return done.kind === 'P' ? 'POSTED' : done.kind === 'V' ? 'VOIDED' : 'REFUSED';
+    if (done.kind === 'P') return { kind: 'POSTED' };
+    if (done.kind === 'V') return { kind: 'VOIDED' };
+    return { kind: 'REFUSED', index: done.index, rank: done.rank, error: done.error };
   }
 
   async audit(shard: number, accounts: string[]): Promise<string[]> {

@@ -84,8 +84,11 @@ export class RedisEscrowStore implements EscrowStore {
   async marker(shard: number, txid: string): Promise<Marker> {
     const value = await this.client.get(this.keys[shard].done(txid)).catch((err) => Promise.reject(decodeRedisError(err)));
     if (value === null) return null;
-    if (value.startsWith('P|')) return 'POSTED';
-    return value === 'V' ? 'VOIDED' : 'REFUSED';
+    if (value.startsWith('P|')) return { kind: 'POSTED' };
+    if (value === 'V') return { kind: 'VOIDED' };
+    const refused = /^R\|(\d+)\|(\d+)\|(.*)$/s.exec(value);
+    if (!refused) throw new AtomicError(KernelErrorCode.STORE_CORRUPTED, `unreadable done marker of ${txid} on shard ${shard}`);
+    return { kind: 'REFUSED', index: Number(refused[1]), rank: Number(refused[2]), error: refused[3] };
   }
 
   async audit(shard: number, accounts: string[]): Promise<string[]> {
