@@ -59,6 +59,9 @@ export interface AppConfig {
   pendingSweepMs: number;
   /** LEDGER_SPREAD: every ledger spread over this many shards (cross-shard transfers: README); undefined = one shard each. */
   ledgerSpread?: number;
+  /** ESCROW_TIMEOUT_MS / ESCROW_GRACE_MS: a cross-shard transaction's deadline, and the sweeper's grace after it. */
+  escrowTimeoutMs?: number;
+  escrowGraceMs?: number;
 }
 
 /** A bad environment variable: `variable` names it, `message` is one line saying what is expected. */
@@ -164,6 +167,8 @@ class Environment {
   @integer(0, 86_400_000) RESERVATION_SWEEP_MS?: number;
   @integer(0, 86_400_000) PENDING_SWEEP_MS?: number;
   @integer(1, 64) LEDGER_SPREAD?: number;
+  @integer(1, 86_400_000) ESCROW_TIMEOUT_MS?: number;
+  @integer(0, 86_400_000) ESCROW_GRACE_MS?: number;
   @unsetIfEmpty() @IsOptional() @Matches(/^(auto|[1-9]\d{0,2})$/, { message: 'must be a whole number from 1 to 999, or auto' })
   WORKERS?: string;
   @unsetIfEmpty()
@@ -223,6 +228,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     reservationSweepMs: parsed.RESERVATION_SWEEP_MS ?? 1000,
     pendingSweepMs: parsed.PENDING_SWEEP_MS ?? 1000,
     ledgerSpread: parsed.LEDGER_SPREAD,
+    escrowTimeoutMs: parsed.ESCROW_TIMEOUT_MS,
+    escrowGraceMs: parsed.ESCROW_GRACE_MS,
     workers: parsed.WORKERS === undefined ? 1 : parsed.WORKERS === 'auto' ? 'auto' : Number(parsed.WORKERS),
     rateLimit: parsed.RATE_LIMIT_MAX ? { limit: parsed.RATE_LIMIT_MAX, windowSeconds: parsed.RATE_LIMIT_WINDOW_SECONDS ?? 60 } : undefined,
   };
@@ -246,7 +253,7 @@ const ENV_NAMES = [
   'MAX_BATCH', 'HISTORY_LIMIT', 'IDEMPOTENCY_TTL_SECONDS', 'EVENTS_MAXLEN', 'LOG_LEVEL', 'LOG_FORMAT', 'METRICS',
   'SHUTDOWN_GRACE_MS', 'DOCS_ENABLED', 'RESERVATION_SWEEP_MS', 'WORKERS', 'REDIS_LOAD_FUNCTIONS', 'REDIS_TLS_CA_FILE', 'RATE_LIMIT_MAX',
   'RATE_LIMIT_WINDOW_SECONDS', 'REDIS_CLUSTER_NODES', 'REDIS_WAIT_REPLICAS', 'REDIS_WAIT_TIMEOUT_MS', 'PENDING_SWEEP_MS',
-  'LEDGERS', 'SHOPS', 'KV_NAMESPACES', 'LEDGER_SPREAD',
+  'LEDGERS', 'SHOPS', 'KV_NAMESPACES', 'LEDGER_SPREAD', 'ESCROW_TIMEOUT_MS', 'ESCROW_GRACE_MS',
 ] as const;
 
 function configError(error: ValidationError, env: NodeJS.ProcessEnv): ConfigError {

@@ -24,6 +24,15 @@ function crossPair(ledger: string, base: string): [string, string] {
   }
 }
 
+it('LEDGER_SPREAD, ESCROW_TIMEOUT_MS and ESCROW_GRACE_MS are read and checked like every variable', () => {
+  expect(loadConfig({ LEDGER_SPREAD: '8', ESCROW_TIMEOUT_MS: '300', ESCROW_GRACE_MS: '0' }))
+    .toMatchObject({ ledgerSpread: 8, escrowTimeoutMs: 300, escrowGraceMs: 0 });
+  expect(loadConfig({})).toMatchObject({ ledgerSpread: undefined, escrowTimeoutMs: undefined });
+  expect(() => loadConfig({ LEDGER_SPREAD: '65' })).toThrow(/LEDGER_SPREAD/);
+  expect(() => loadConfig({ LEDGER_SPREAD: '0' })).toThrow(/LEDGER_SPREAD/);
+  expect(() => loadConfig({ ESCROW_TIMEOUT_MS: '0' })).toThrow(/ESCROW_TIMEOUT_MS/);
+});
+
 describe.each(['functions', 'memory', 'transactions'] as AtomicStrategy[])('HTTP cross-shard transfers, strategy %s', (strategy) => {
   let app: NestFastifyApplication;
   beforeAll(async () => {
