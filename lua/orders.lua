@@ -16,10 +16,11 @@
                                                         its key always the LAST of KEYS (before the record); failures,
                                                         retry signals and replays append nothing:
     order.placed / order.cancelled { orderId, userId, total, items = [{ productId, quantity, stock (after) }] }
-    order.claimed / order.completed { orderId, userId }
+    order.claimed / order.completed / order.requeued { orderId, userId }
     reservation.consumed { reservationId, productId, quantity, orderId }   (orders_place_reserved, after order.placed)
 
-  Status: pending → processing → completed, or pending → cancelled. An order is in `pending` exactly while its
+  Status: pending → processing → completed, or pending → cancelled; processing → pending again when an operator
+  requeues a claim its worker left (orders_requeue). An order is in `pending` exactly while its
   status is pending and in `processing` exactly while it is processing: every status change moves it in the
   same step.
   Quantities, prices, totals and stock are integers within 2^53 - 1 (stock is a double score: exact below 2^53).
@@ -233,6 +234,37 @@ local function complete(keys, args)
   return order_reply(order, lines)
 end
 
+--[[ orders_requeue — a claim its worker left (crashed) back to the queue: processing → pending, off the
+  processing list and onto the claiming end of the pending list (RPUSH: the next claim takes it)
+  KEYS[1] order   KEYS[2] processing list   KEYS[3] pending list   KEYS[4] events
+  ARGV[1] order id   ARGV[2] events maxlen (>= 1)
+  Reply: the order after the change (order_reply)
+  — or ORDER_NOT_FOUND / INVALID_TRANSITION ]]
+local function requeue_args(keys, args)
+  keys_ok(keys, 4)
+  arity(args, 2)
+  id_arg(args[1], 'order id')
+  int_arg(args[2], 'events maxlen', 1, MAX_SAFE)
+end
+
+local function requeue(keys, args)
+  local order = read_order(keys[1])
+  if not order then return fail('ORDER_NOT_FOUND', { message = 'order not found', orderId = args[1] }) end
+  if order[2] ~= 'processing' then
+    return fail('INVALID_TRANSITION', { message = 'only a processing order can be requeued', orderId = args[1], status = order[2] })
+  end
+  check_type(keys[2], 'list')
+  check_type(keys[3], 'list')
+  check_type(keys[4], 'stream', 'event log is not a stream')
+  local lines = read_lines(keys[1], order[5])
+  redis.call('HSET', keys[1], 'status', 'pending')
+  redis.call('LREM', keys[2], 1, args[1])
+  redis.call('RPUSH', keys[3], args[1])
+  append_event(keys[4], args[2], 'order.requeued', encode({ orderId = args[1], userId = order[1] }))
+  order[2] = 'pending'
+  return order_reply(order, lines)
+end
+
 --[[ orders_get  (no-writes)
   KEYS[1..n] orders (n >= 1; a key may repeat)
   Reply: flat { user, status, total, created, items } per key, in order; all five nil for a missing order ]]
@@ -292,3 +324,4 @@ redis.register_function('orders_place_reserved', idempotent(place_reserved, plac
 redis.register_function('orders_cancel', idempotent(cancel, cancel_args))
 redis.register_function('orders_claim', idempotent(claim, claim_args))
 redis.register_function('orders_complete', idempotent(complete, complete_args))
+redis.register_function('orders_requeue', idempotent(requeue, requeue_args))

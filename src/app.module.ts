@@ -9,6 +9,7 @@ import { EventsModule } from './events/events.module';
 import { KvModule } from './kv/kv.module';
 import { OrdersModule } from './shop/orders/orders.module';
 import { rateLimit } from './rate-limit';
+import { BoardModule } from './board/board.module';
 
 @Module({})
 export class AppModule {
@@ -55,6 +56,10 @@ export class AppModule {
           strategy: config.strategy, namespace: config.kvNamespace, shards: config.shards.kvNamespaces, idempotencyTtlSeconds: config.idempotencyTtlSeconds,
           eventsMaxLen: config.eventsMaxLen,
         }),
+        // The operator board (BOARD_ENABLED / BOARD_TOKEN): reads the modules above through their ports.
+        ...(config.board.enabled ? [BoardModule.forRoot({
+          path: '/board', token: config.board.token, strategy: config.strategy, // every served ledger, shop and kv namespace
+        })] : []),
       ],
       providers: [...limit.providers],
     };

@@ -9,6 +9,8 @@ const USAGE = `usage: redis-atomic <command>
                                         ATOMIC_STRATEGY, REDIS_URL, REDIS_LOAD_FUNCTIONS, WORKERS, …)
   functions load|verify|list [--dry-run] [--url redis://…]
                                         deploy / check the Lua libraries (\`redis-atomic functions --help\`)
+  audit [--ledger NAME] [--json]        recompute a ledger's balances from its event stream and compare them with
+                                        the stored ones (\`redis-atomic audit --help\`)
   help                                  this text`;
 
 const [command = 'help', ...rest] = process.argv.slice(2);
@@ -25,6 +27,13 @@ if (command === 'serve') {
     .then((code) => (process.exitCode = code), (err: unknown) => {
       console.error(`redis-atomic functions: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = 1;
+    });
+} else if (command === 'audit') {
+  import('./cli-audit')
+    .then(({ auditCommand }) => auditCommand(rest))
+    .then((code) => (process.exitCode = code), (err: unknown) => {
+      console.error(`redis-atomic audit: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 4;
     });
 } else {
   console.log(USAGE);

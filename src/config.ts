@@ -62,6 +62,8 @@ export interface AppConfig {
   /** ESCROW_TIMEOUT_MS / ESCROW_GRACE_MS: a cross-shard transaction's deadline, and the sweeper's grace after it. */
   escrowTimeoutMs?: number;
   escrowGraceMs?: number;
+  /** BOARD_ENABLED / BOARD_TOKEN: the operator board at /board (unset: on when a token is set); actions need the token. */
+  board: { enabled: boolean; token?: string };
 }
 
 /** A bad environment variable: `variable` names it, `message` is one line saying what is expected. */
@@ -181,6 +183,12 @@ class Environment {
   @unsetIfEmpty() @IsOptional()
   @Matches(/^[^,:\s]+:\d{1,5}(,[^,:\s]+:\d{1,5})*$/, { message: 'must be host:port[,host:port…], e.g. 10.0.0.1:7000,10.0.0.2:7000' })
   REDIS_CLUSTER_NODES?: string;
+  @unsetIfEmpty()
+  @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsOptional() @IsBoolean({ message: 'must be true or false' })
+  BOARD_ENABLED?: boolean;
+  @unsetIfEmpty() @IsOptional() @Matches(/^[\x21-\x7e]{16,256}$/, { message: 'must be 16 to 256 printable ASCII characters without spaces' })
+  BOARD_TOKEN?: string;
   @integer(0, 16) REDIS_WAIT_REPLICAS?: number;
   @integer(1, 600_000) REDIS_WAIT_TIMEOUT_MS?: number;
 }
@@ -231,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     escrowTimeoutMs: parsed.ESCROW_TIMEOUT_MS,
     escrowGraceMs: parsed.ESCROW_GRACE_MS,
     workers: parsed.WORKERS === undefined ? 1 : parsed.WORKERS === 'auto' ? 'auto' : Number(parsed.WORKERS),
+    board: { enabled: parsed.BOARD_ENABLED ?? parsed.BOARD_TOKEN !== undefined, ...(parsed.BOARD_TOKEN && { token: parsed.BOARD_TOKEN }) },
     rateLimit: parsed.RATE_LIMIT_MAX ? { limit: parsed.RATE_LIMIT_MAX, windowSeconds: parsed.RATE_LIMIT_WINDOW_SECONDS ?? 60 } : undefined,
   };
 }
@@ -253,6 +262,7 @@ const ENV_NAMES = [
   'MAX_BATCH', 'HISTORY_LIMIT', 'IDEMPOTENCY_TTL_SECONDS', 'EVENTS_MAXLEN', 'LOG_LEVEL', 'LOG_FORMAT', 'METRICS',
   'SHUTDOWN_GRACE_MS', 'DOCS_ENABLED', 'RESERVATION_SWEEP_MS', 'WORKERS', 'REDIS_LOAD_FUNCTIONS', 'REDIS_TLS_CA_FILE', 'RATE_LIMIT_MAX',
   'RATE_LIMIT_WINDOW_SECONDS', 'REDIS_CLUSTER_NODES', 'REDIS_WAIT_REPLICAS', 'REDIS_WAIT_TIMEOUT_MS', 'PENDING_SWEEP_MS',
+  'BOARD_ENABLED', 'BOARD_TOKEN',
   'LEDGERS', 'SHOPS', 'KV_NAMESPACES', 'LEDGER_SPREAD', 'ESCROW_TIMEOUT_MS', 'ESCROW_GRACE_MS',
 ] as const;
 
@@ -260,7 +270,7 @@ function configError(error: ValidationError, env: NodeJS.ProcessEnv): ConfigErro
   const variable = error.property;
   const expected = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
   // Never echo a secret: the URL's password is masked, REDIS_PASSWORD is not shown at all.
-  const got = variable === 'REDIS_PASSWORD' ? '' : ` (got "${redactUrl(String(env[variable]))}")`;
+  const got = variable === 'REDIS_PASSWORD' || variable === 'BOARD_TOKEN' ? '' : ` (got "${redactUrl(String(env[variable]))}")`;
   return new ConfigError(variable, `${variable} ${expected}${got}`);
 }
 

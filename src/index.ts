@@ -57,3 +57,12 @@ export { EventsModule } from './events/events.module';
 export type { EventsModuleOptions } from './events/events.module';
 export { EVENT_LOG } from './events/events.port';
 export type { EventLog, EventsPage, EventsQuery, EventView } from './events/events.port';
+
+// The operator board (a page over the modules above, read through their ports) and the ledger audit.
+export { BoardModule } from './board/board.module';
+export type { BoardLedger, BoardModuleOptions } from './board/board.port';
+export { BOARD_ERROR_STATUS, BOARD_TOKEN_HEADER } from './board/board-token';
+export { LedgerAuditModule } from './board/ledger-audit.module';
+export { LEDGER_AUDIT } from './accounts/audit/audit.port';
+export type { AuditMismatch, AuditReport, AuditVerdict, LedgerAudit } from './accounts/audit/audit.port';
+export type { EventsInfo } from './events/events.port';

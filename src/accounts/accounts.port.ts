@@ -35,6 +35,12 @@ export interface AccountsLedger {
    * Idempotent and safe to run from every instance at once: a transfer resolved meanwhile is skipped.
    */
   sweepExpired(limit?: number): Promise<SweepResult>;
+  /**
+   * Open pending transfers — reserved, not yet posted, voided or released — soonest deadline first (ties by id),
+   * at most `limit` (1..1000, default 100). One past its deadline that no sweep released yet shows `expired`.
+   * A read for operators (the board): each transfer is read atomically, the list is not one snapshot.
+   */
+  listPending(limit?: number): Promise<PendingTransfer[]>;
 }
 
 export type AccountsErrorCode = 'ACCOUNT_NOT_FOUND' | 'ACCOUNT_EXISTS' | 'INSUFFICIENT_FUNDS' | 'BALANCE_LIMIT_EXCEEDED'

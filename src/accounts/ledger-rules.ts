@@ -240,6 +240,10 @@ export function planResolve(record: PendingRecord | null, mode: Resolution, now:
 }
 
 /** The port's view: a stored `pending` past its deadline is reported `expired` (released or not yet). */
+/** listPending's filter: still holding its reservation (an expired one not yet released included). */
+export const stillOpen = (view: PendingTransfer | null): view is PendingTransfer =>
+  view !== null && view.resolvedAt === undefined && (view.status === 'pending' || view.status === 'expired');
+
 export function pendingView(id: string, r: PendingRecord, now: number): PendingTransfer {
   const status: PendingStatus = r.state === 'pending' && now >= r.deadlineMs ? 'expired' : r.state;
   const iso = (ms: number) => new Date(ms).toISOString();

@@ -66,6 +66,10 @@ export class ValidatedLedger implements AccountsLedger {
   async sweepExpired(limit?: number): Promise<SweepResult> {
     return this.inner.sweepExpired(checkSweepLimit(limit));
   }
+
+  async listPending(limit?: number): Promise<PendingTransfer[]> {
+    return this.inner.listPending(checkSweepLimit(limit));
+  }
 }
 
 function checkOptions(options: WriteOptions | undefined): WriteOptions {

@@ -64,9 +64,33 @@ class NamedEventLog implements EventLog {
   }
 
   read(stream: string, query?: EventsQuery) {
-    if (typeof stream !== 'string' || !Object.prototype.hasOwnProperty.call(this.shards, stream)) {
-      return Promise.reject(validationFailed(`stream must be one of ${this.streams().join(', ')}`, { field: 'stream' }));
-    }
+    if (!this.known(stream)) return this.unknown();
     return this.reader.read(this.shards[stream], query);
+  }
+
+  infoShard(shard: string, field = 'shard') {
+    try {
+      assertId(shard, field);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.reader.info(shard);
+  }
+
+  info(stream: string) {
+    if (!this.known(stream)) return this.unknown();
+    return this.reader.info(this.shards[stream]);
+  }
+
+  shardOf(stream: string): string | undefined {
+    return this.known(stream) ? this.shards[stream] : undefined;
+  }
+
+  private known(stream: string): boolean {
+    return typeof stream === 'string' && Object.prototype.hasOwnProperty.call(this.shards, stream);
+  }
+
+  private unknown(): Promise<never> {
+    return Promise.reject(validationFailed(`stream must be one of ${this.streams().join(', ')}`, { field: 'stream' }));
   }
 }

@@ -77,6 +77,7 @@ const BASES: Base[] = [
   { fn: 'orders_claim', keys: [S('queue:pending'), S('queue:processing'), S('order:o1'), S('events')], args: ['o1', '1000'], write: true,
     record: S('shop-idem:1') },
   { fn: 'orders_complete', keys: [S('order:o3'), S('queue:processing'), S('events')], args: ['o3', '1000'], write: true, record: S('shop-idem:1') },
+  { fn: 'orders_requeue', keys: [S('order:o3'), S('queue:processing'), S('queue:pending'), S('events')], args: ['o3', '1000'], write: true, record: S('shop-idem:1') },
   { fn: 'orders_get', keys: [S('order:o1'), S('order:o3')], args: [], write: false },
   { fn: 'orders_peek', keys: [S('queue:pending')], args: [], write: false },
   { fn: 'orders_user_orders', keys: [S('user-orders:u1')], args: [], write: false },

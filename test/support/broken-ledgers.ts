@@ -21,6 +21,7 @@ abstract class BrokenLedger implements AccountsLedger {
   voidTransfer: AccountsLedger['voidTransfer'] = (cmd) => this.real.voidTransfer(cmd);
   getTransfer: AccountsLedger['getTransfer'] = (id) => this.real.getTransfer(id);
   sweepExpired: AccountsLedger['sweepExpired'] = (limit) => this.real.sweepExpired(limit);
+  listPending: AccountsLedger['listPending'] = (limit) => this.real.listPending(limit);
 
   abstract transfer(cmd: Transfer): Promise<TransferReceipt>;
 

@@ -16,6 +16,7 @@ abstract class BrokenOrders implements Orders {
   cancel: Orders['cancel'] = (id) => this.real.cancel(id);
   claimNext: Orders['claimNext'] = () => this.real.claimNext();
   complete: Orders['complete'] = (id) => this.real.complete(id);
+  requeue: Orders['requeue'] = (id) => this.real.requeue(id);
   get: Orders['get'] = (id) => this.real.get(id);
   listByUser: Orders['listByUser'] = (id) => this.real.listByUser(id);
   userStats: Orders['userStats'] = (id) => this.real.userStats(id);

@@ -8,7 +8,10 @@ import { dirname, join, relative } from 'node:path';
  * - libs/ (the kernel) knows no domain: it never imports from src/;
  * - a port file imports nothing at all;
  * - bounded contexts (accounts, shop, kv, events) import each other never; inside the shop, Orders builds on
- *   Inventory, never the reverse.
+ *   Inventory, never the reverse;
+ * - the board is a composition context (src/board: an operator's view over every context): it may read the others,
+ *   but only through their published surface — ports, tokens, error tables, and the ledger audit — never their
+ *   adapters, key schemas, rules or modules; and no context imports the board.
  */
 const root = join(__dirname, '..', '..');
 const kernel = join(root, 'libs', 'redis-atomic', 'src');
@@ -112,6 +115,20 @@ describe('architecture', () => {
       const offenders = files.filter((f) => [...closure(f)].some((t) => others.some((o) => t.startsWith(o))));
       expect({ context, offenders: offenders.map(rel) }).toEqual({ context, offenders: [] });
     }
+  });
+
+  it('lets the board read the contexts only through their ports, tokens, error tables and the audit; none imports the board', () => {
+    const board = inSrc('board');
+    expect(board.length).toBeGreaterThan(5);
+    const contexts = ['accounts', 'shop', 'kv', 'events'].map((c) => join(root, 'src', c) + '/');
+    const published = /(\.port|\.tokens|\.errors)\.ts$|\/src\/accounts\/audit\/[^/]+\.ts$/;
+    const reached = new Set(board.flatMap((f) => [...closure(f)]).filter((t) => contexts.some((c) => t.startsWith(c))));
+    expect([...reached].filter((t) => !published.test(t)).map(rel)).toEqual([]);
+    // a control: the board does read other contexts (through their ports), so the rule above is not vacuous
+    expect([...reached].map(rel)).toEqual(expect.arrayContaining(['src/accounts/accounts.port.ts', 'src/shop/orders/orders.port.ts', 'src/events/events.port.ts']));
+    const boardDir = join(root, 'src', 'board') + '/';
+    const importers = contexts.flatMap((c) => src.filter((f) => f.startsWith(c))).filter((f) => [...closure(f)].some((t) => t.startsWith(boardDir)));
+    expect(importers.map(rel)).toEqual([]);
   });
 
   it('lets Orders build on Inventory (one shop, one hash tag), never the reverse', () => {

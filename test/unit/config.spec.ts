@@ -41,6 +41,7 @@ describe('the validated environment (loadConfig)', () => {
       port: 3000, strategy: 'functions', redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: 5000, waitReplicas: 0, waitTimeoutMs: 1000 }, ledger: 'main', shop: 'main', kvNamespace: 'kv', shards: {},
       maxBatch: 1000, historyLimit: 1000, idempotencyTtlSeconds: 86_400, eventsMaxLen: 100_000, log: { level: 'info', format: 'json' },
       metrics: true, shutdownGraceMs: 10_000, docs: 'auto', reservationSweepMs: 1000, pendingSweepMs: 1000, workers: 1,
+      board: { enabled: false },
     });
     expect(loadConfig({ NODE_ENV: 'development' }).log.format).toBe('pretty');
     expect(loadConfig({ PORT: '', LOG_FORMAT: '' })).toMatchObject({ port: 3000, log: { format: 'json' } }); // empty = unset
@@ -53,6 +54,7 @@ describe('the validated environment (loadConfig)', () => {
       LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty', METRICS: 'false', SHUTDOWN_GRACE_MS: '0', DOCS_ENABLED: 'false', RESERVATION_SWEEP_MS: '0', PENDING_SWEEP_MS: '250',
       WORKERS: 'auto', REDIS_LOAD_FUNCTIONS: 'false', RATE_LIMIT_MAX: '100', RATE_LIMIT_WINDOW_SECONDS: '10',
       REDIS_CLUSTER_NODES: '10.0.0.1:7000,cache-2:7001', REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '200',
+      BOARD_ENABLED: 'true', BOARD_TOKEN: 'operator-token-0123456789',
       LEDGERS: 'eu,us-2', SHOPS: 'eu', KV_NAMESPACES: 'tenant_1,tenant_2',
     })).toEqual({
       port: 8080, strategy: 'transactions', redis: {
@@ -63,7 +65,20 @@ describe('the validated environment (loadConfig)', () => {
       maxBatch: 2000, historyLimit: 5, idempotencyTtlSeconds: 60, eventsMaxLen: 10,
       log: { level: 'debug', format: 'pretty' }, metrics: false, shutdownGraceMs: 0, docs: false, reservationSweepMs: 0, pendingSweepMs: 250, workers: 'auto',
       rateLimit: { limit: 100, windowSeconds: 10 },
+      board: { enabled: true, token: 'operator-token-0123456789' },
     });
+  });
+
+  it('the board: off unless enabled or a token is set; BOARD_ENABLED=false wins; a bad token is refused without being echoed', () => {
+    expect(loadConfig({ BOARD_ENABLED: 'true' }).board).toEqual({ enabled: true });
+    expect(loadConfig({ BOARD_TOKEN: 'operator-token-0123456789' }).board).toEqual({ enabled: true, token: 'operator-token-0123456789' });
+    expect(loadConfig({ BOARD_ENABLED: 'false', BOARD_TOKEN: 'operator-token-0123456789' }).board.enabled).toBe(false);
+    expect(failure({ BOARD_ENABLED: 'on' }).message).toBe('BOARD_ENABLED must be true or false (got "on")');
+    for (const token of ['short-secret', 'has a space in it 123456']) {
+      const error = failure({ BOARD_TOKEN: token });
+      expect({ variable: error.variable, message: error.message })
+        .toEqual({ variable: 'BOARD_TOKEN', message: 'BOARD_TOKEN must be 16 to 256 printable ASCII characters without spaces' });
+    }
   });
 
   it.each([

@@ -104,6 +104,12 @@ export class MemoryAccountsLedger implements AccountsLedger {
     return { expired };
   }
 
+  async listPending(limit = 100): Promise<PendingTransfer[]> {
+    const now = Date.now();
+    return [...this.deadlines].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, limit)
+      .map(([id]) => pendingView(id, this.pending.get(id)!, now));
+  }
+
   /** Post, void or expire (null: an expiry with nothing to do). Synchronous: check and effect are one step. */
   private resolve(id: string, mode: Resolution, amount?: number): PendingTransfer | null {
     const record = this.pending.get(id) ?? null;

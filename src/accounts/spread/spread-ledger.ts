@@ -75,6 +75,11 @@ export class SpreadLedger implements AccountsLedger {
     throw accountsError('PENDING_TRANSFER_NOT_FOUND', 'pending transfer not found (a spread ledger has no pending transfers)');
   }
 
+  /** No pending transfers on a spread ledger (see above): always empty. */
+  async listPending(): Promise<PendingTransfer[]> {
+    return [];
+  }
+
   /** The escrow recovery sweep (one pass, `limit` per bucket). Expired pending transfers do not exist here. */
   async sweepExpired(limit = 100): Promise<SweepResult> {
     await this.sweepEscrow(limit);

@@ -83,7 +83,7 @@ async function adapterFactory(strategy: AtomicStrategy, idempotency: Idempotency
   if (strategy === 'functions') {
     const library = kernel.libraries.get('inventory');
     await library.prepare(kernel.options.loadFunctions !== false);
-    return (shop) => new RedisFunctionsInventory(library, keys(shop), idempotency, eventsMaxLen);
+    return (shop) => new RedisFunctionsInventory(library, keys(shop), idempotency, eventsMaxLen, kernel.client);
   }
   return (shop) => new RedisTransactionsInventory(kernel.client, kernel.watch, keys(shop), idempotency, eventsMaxLen);
 }

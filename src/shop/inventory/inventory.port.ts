@@ -45,6 +45,12 @@ export interface Inventory {
    * expired by every operation that touches it; this is what returns its units.
    */
   expireDue(limit?: number): Promise<SweepResult>;
+  /**
+   * Held reservations, soonest expiry first (ties by id), at most `limit` (1..1000, default 100); one past its expiry
+   * that no sweep expired yet shows `expired`. A read for operators (the board): each reservation is read atomically,
+   * the list is not one snapshot.
+   */
+  listHeld(limit?: number): Promise<Reservation[]>;
 }
 
 export type InventoryErrorCode = 'PRODUCT_NOT_FOUND' | 'STOCK_LIMIT_EXCEEDED' | 'OUT_OF_STOCK'

@@ -55,4 +55,8 @@ export class ValidatedInventory implements Inventory {
   async expireDue(limit?: number): Promise<SweepResult> {
     return this.inner.expireDue(checkSweepLimit(limit));
   }
+
+  async listHeld(limit?: number): Promise<Reservation[]> {
+    return this.inner.listHeld(checkSweepLimit(limit));
+  }
 }

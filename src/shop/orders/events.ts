@@ -11,6 +11,7 @@ export const orderEvents = {
     ({ type: 'order.cancelled', data: withLines(order, stockAfter) }),
   claimed: (order: Pick<Order, 'id' | 'userId'>) => ({ type: 'order.claimed', data: { orderId: order.id, userId: order.userId } }),
   completed: (order: Pick<Order, 'id' | 'userId'>) => ({ type: 'order.completed', data: { orderId: order.id, userId: order.userId } }),
+  requeued: (order: Pick<Order, 'id' | 'userId'>) => ({ type: 'order.requeued', data: { orderId: order.id, userId: order.userId } }),
 };
 
 function withLines({ id, userId, total, items }: Pick<Order, 'id' | 'userId' | 'total' | 'items'>, stockAfter: readonly number[]) {

@@ -37,6 +37,7 @@ export const requestOf = {
   cancel: (orderId: string) => ['cancel', orderId],
   claimNext: () => ['claimNext'],
   complete: (orderId: string) => ['complete', orderId],
+  requeue: (orderId: string) => ['requeue', orderId],
 };
 
 /** A place command as adapters use it: the id is filled in, the total computed. */
@@ -154,6 +155,14 @@ export function planComplete(orderId: string, order: Order | null): void {
   if (!order) throw orderNotFound(orderId);
   if (order.status !== 'processing') {
     throw ordersError('INVALID_TRANSITION', 'only a processing order can be completed', { orderId, status: order.status });
+  }
+}
+
+/** Throws unless `requeue` may move this order back (a claim still processing). */
+export function planRequeue(orderId: string, order: Order | null): void {
+  if (!order) throw orderNotFound(orderId);
+  if (order.status !== 'processing') {
+    throw ordersError('INVALID_TRANSITION', 'only a processing order can be requeued', { orderId, status: order.status });
   }
 }
 

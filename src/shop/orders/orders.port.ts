@@ -32,6 +32,11 @@ export interface Orders {
   claimNext(options?: WriteOptions): Promise<Order | null>;
   /** `processing` → `completed`, off the processing list. ORDER_NOT_FOUND, INVALID_TRANSITION */
   complete(orderId: string, options?: WriteOptions): Promise<Order>;
+  /**
+   * `processing` → `pending`: a claim its worker left (crashed) goes back to the queue, first in line for the next
+   * claim (an operator's action: the board). ORDER_NOT_FOUND, INVALID_TRANSITION (not processing)
+   */
+  requeue(orderId: string, options?: WriteOptions): Promise<Order>;
   /** ORDER_NOT_FOUND */
   get(orderId: string): Promise<Order>;
   /** Every order of the user, oldest first (cancelled ones included); [] for an unknown user. */

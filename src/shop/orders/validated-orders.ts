@@ -31,6 +31,11 @@ export class ValidatedOrders implements Orders {
     return this.inner.complete(orderId, checkWriteOptions(options));
   }
 
+  async requeue(orderId: string, options?: WriteOptions): Promise<Order> {
+    assertId(orderId, 'orderId');
+    return this.inner.requeue(orderId, checkWriteOptions(options));
+  }
+
   async get(orderId: string): Promise<Order> {
     assertId(orderId, 'orderId');
     return this.inner.get(orderId);

@@ -37,9 +37,22 @@ export const DEFAULT_EVENTS_MAXLEN = 100_000;
 export const EVENT_ID_PATTERN = /^\d{1,16}-\d{1,16}$/;
 export const MAX_EVENTS_PAGE = 1000;
 
+/**
+ * What a shard's log holds: `length` entries now, `added` ever appended (Redis' `entries-added`, XINFO STREAM,
+ * Redis >= 7.0). `added > length` means entries were trimmed (MAXLEN) or deleted: the log no longer starts at the
+ * shard's first write. `firstId` / `lastId`: the oldest and newest entries kept (null when empty).
+ */
+export interface EventLogInfo {
+  length: number;
+  added: number;
+  firstId: string | null;
+  lastId: string | null;
+}
+
 /** Reads one shard's log: the same pages from every strategy. */
 export interface EventLogReader {
   read(shard: string, query?: EventQuery): Promise<EventPage>;
+  info(shard: string): Promise<EventLogInfo>;
 }
 
 export const EVENT_LOG_READER = Symbol('EVENT_LOG_READER');

@@ -121,6 +121,12 @@ export class MemoryInventory implements Inventory {
     return { productId, available, held: this.stock.held.get(productId) ?? 0 };
   }
 
+  async listHeld(limit = DEFAULT_SWEEP): Promise<Reservation[]> {
+    const now = Date.now();
+    return [...this.stock.deadlines].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, limit)
+      .map(([id]) => toReservation(id, this.stock.reservations.get(id)!, now));
+  }
+
   async expireDue(limit = DEFAULT_SWEEP): Promise<SweepResult> {
     const now = Date.now();
     const due = [...this.stock.deadlines].filter(([, expires]) => expires <= now)

@@ -1,6 +1,6 @@
 import { IdempotencyOptions, idempotentCall, IdempotentCall } from '@kernel/core';
-import { FunctionLibrary, idempotentFcall } from '@kernel/redis';
-import { AtomicError, KernelErrorCode } from '@kernel/core';
+import { FunctionLibrary, idempotentFcall, RedisClient } from '@kernel/redis';
+import { AtomicError, decodeRedisError, KernelErrorCode } from '@kernel/core';
 import type { Availability, Inventory, Reservation, StockLevel, SweepResult, WriteOptions } from '../inventory.port';
 import { DEFAULT_LOW_STOCK_PAGE, DEFAULT_SWEEP, newReservationId, requestOf, toReservation } from '../inventory-rules';
 import type { InventoryKeys } from '../keys';
@@ -16,6 +16,8 @@ export class RedisFunctionsInventory implements Inventory {
     private readonly keys: InventoryKeys,
     private readonly idempotency: IdempotencyOptions,
     private readonly eventsMaxLen: number,
+    /** Plain reads (listHeld: the deadline index and each reservation's product). */
+    private readonly client?: RedisClient,
   ) {}
 
   setStock(productId: string, stock: number, options?: WriteOptions): Promise<StockLevel> {
@@ -64,6 +66,19 @@ export class RedisFunctionsInventory implements Inventory {
   async availability(productId: string): Promise<Availability> {
     const [available, held] = (await this.lib.callReadOnly('availability', [this.keys.stock(), this.keys.held()], [productId])) as number[];
     return { productId, available, held };
+  }
+
+  /** The deadline index (ZRANGE BYSCORE), each reservation's product, then each read on its own (getReservation). */
+  async listHeld(limit = DEFAULT_SWEEP): Promise<Reservation[]> {
+    const client = this.client!;
+    const ids = await client.zrange(this.keys.deadlines(), '-inf', '+inf', 'BYSCORE', 'LIMIT', 0, limit)
+      .catch((err) => Promise.reject(decodeRedisError(err)));
+    const views = await Promise.all(ids.map(async (id) => {
+      const product = await client.hget(this.keys.reservation(id), 'product').catch((err) => Promise.reject(decodeRedisError(err)));
+      return product === null ? null : this.getReservation(product, id)
+        .catch((err: { code?: string }) => (err.code === 'RESERVATION_NOT_FOUND' ? null : Promise.reject(err)));
+    }));
+    return views.filter((r): r is Reservation => r !== null && (r.status === 'held' || r.status === 'expired'));
   }
 
   /** Two calls: which reservations are due (a read), then one FCALL that re-checks and expires each of them. */

@@ -3,7 +3,7 @@ import { MemoryEventLog, MemoryIdempotency } from '@kernel/memory';
 import { orderEvents } from '../events';
 import type { MemoryStock } from '../../inventory/adapters/memory';
 import { stockEvents } from '../../inventory/events';
-import { byCreation, orderNotFound, planCancel, planComplete, planPlace, requestOf, validPlace } from '../order-rules';
+import { byCreation, orderNotFound, planCancel, planComplete, planPlace, planRequeue, requestOf, validPlace } from '../order-rules';
 import type { Order, OrderQueue, Orders, PlaceOrder, UserStats, WriteOptions } from '../orders.port';
 
 /** A shop's orders in process memory: the memory strategy's counterpart of the order keys of keys.ts. */
@@ -63,6 +63,18 @@ export class MemoryOrders implements Orders {
 
   async complete(orderId: string, options?: WriteOptions): Promise<Order> {
     return this.records.run(this.call(options, requestOf.complete(orderId)), () => this.completeNow(orderId));
+  }
+
+  async requeue(orderId: string, options?: WriteOptions): Promise<Order> {
+    return this.records.run(this.call(options, requestOf.requeue(orderId)), () => {
+      const order = this.book.orders.get(orderId) ?? null;
+      planRequeue(orderId, order);
+      order!.status = 'pending';
+      remove(this.book.processing, orderId);
+      this.book.pending.unshift(orderId); // the oldest end: the next claim takes it
+      this.append(orderEvents.requeued(order!));
+      return copy(order!);
+    });
   }
 
   private placeNow(cmd: PlaceOrder, call: IdempotentCall | undefined): Order {

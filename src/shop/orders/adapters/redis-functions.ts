@@ -105,6 +105,13 @@ export class RedisFunctionsOrders implements Orders {
       (values) => toOrder(key, orderId, values));
   }
 
+  requeue(orderId: string, options?: WriteOptions): Promise<Order> {
+    const key = this.keys.order(orderId);
+    return this.write('requeue', this.call(options, requestOf.requeue(orderId)), [key, this.keys.processing(), this.keys.pending(), this.keys.events],
+      [orderId, this.eventsMaxLen],
+      (values) => toOrder(key, orderId, values));
+  }
+
   async get(orderId: string): Promise<Order> {
     const [order] = await this.getMany([orderId]);
     if (!order) throw orderNotFound(orderId);

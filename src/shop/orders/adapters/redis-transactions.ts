@@ -8,7 +8,7 @@ import { stockEvents } from '../../inventory/events';
 import type { ReservationRecord } from '../../inventory/inventory-rules';
 import { orderEvents } from '../events';
 import type { OrderKeys } from '../keys';
-import { byCreation, orderNotFound, planCancel, planComplete, planPlace, requestOf, validPlace } from '../order-rules';
+import { byCreation, orderNotFound, planCancel, planComplete, planPlace, planRequeue, requestOf, validPlace } from '../order-rules';
 import type { Order, OrderQueue, Orders, PlaceOrder, UserStats, WriteOptions } from '../orders.port';
 import {
   corrupted, decodeOrder, decodeQueue, decodeStats, encodeItems, ORDER_FIELDS, orderValues, placedOrder, timeMs, toClaimedOrder, toOrder,
@@ -27,6 +27,7 @@ import {
  * | cancel    | stock, order, pending, then the order's user's stats     | ZINCRBY +q per line, HSET, HINCRBY ×2, LREM      |
  * | claimNext | pending, processing, then the oldest pending order       | LMOVE pending→processing, HSET                   |
  * | complete  | order, processing                                        | HSET, LREM                                       |
+ * | requeue   | order, processing, pending                               | HSET, LREM, RPUSH                                |
  *
  * Keys named by what was read (the order's user's stats, the oldest pending order) are WATCHed as soon as their
  * name is known and read after that, so the decision still rests on one version of everything it read.
@@ -222,6 +223,35 @@ export class RedisTransactionsOrders implements Orders {
           m.hset(orderKey, 'status', 'completed');
           m.lrem(processing, 1, orderId);
           this.append(m, orderEvents.completed(order!));
+        },
+      };
+    }, (values) => toOrder(orderKey, orderId, values));
+  }
+
+  requeue(orderId: string, options?: WriteOptions): Promise<Order> {
+    const orderKey = this.keys.order(orderId);
+    const processing = this.keys.processing();
+    const pending = this.keys.pending();
+    return this.transact(this.call(options, requestOf.requeue(orderId)), [orderKey, processing, pending], async (connection) => {
+      const [fields, processingType, pendingType, eventsType] = await read(connection, (p) => p.hmget(orderKey, ...ORDER_FIELDS).type(processing)
+        .type(pending).type(this.keys.events)) as [(string | null)[], string, string, string];
+      expectType(processing, processingType, 'list');
+      expectType(pending, pendingType, 'list');
+      checkEventsType(this.keys.events, eventsType);
+      return decodeOrder(orderKey, orderId, fields);
+    }, (order): IdempotentDecision => {
+      try {
+        planRequeue(orderId, order);
+      } catch (error) {
+        return { error: error as AtomicError };
+      }
+      return {
+        values: orderValues({ ...order!, status: 'pending' }),
+        write: (m) => {
+          m.hset(orderKey, 'status', 'pending');
+          m.lrem(processing, 1, orderId);
+          m.rpush(pending, orderId); // the claiming end: the next claim takes it
+          this.append(m, orderEvents.requeued(order!));
         },
       };
     }, (values) => toOrder(orderKey, orderId, values));

@@ -37,6 +37,9 @@ export const ApiModels = (...models: Type<unknown>[]): ClassDecorator & MethodDe
 /** The tag (group) of a controller's routes. */
 export const ApiGroup = (tag: string): ClassDecorator => (swagger ? swagger.ApiTags(tag) : noop);
 
+/** Keeps a controller out of the public document (an operator UI and its private JSON: `BoardModule`). */
+export const ApiHidden = (): ClassDecorator => (swagger ? swagger.ApiExcludeController() : noop);
+
 /** `{ $ref }` to a DTO class's schema. */
 export const schemaRef = (model: Type<unknown>): SchemaDoc => ({ $ref: `#/components/schemas/${model.name}` });
 
