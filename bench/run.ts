@@ -14,6 +14,7 @@ import { orders } from './scenarios/orders';
 import { postgres } from './scenarios/postgres';
 import { scale } from './scenarios/scale';
 import { strategies } from './scenarios/strategies';
+import { crossShard } from './scenarios/cross-shard';
 
 /**
  * npm run bench [-- --quick] [-- --only=strategies,floors,cluster]
@@ -22,7 +23,9 @@ import { strategies } from './scenarios/strategies';
  * the load generators share this machine's cores, so every target is a ratio of two numbers measured in the
  * same run. Misses are reported, never fatal. Results: bench/results/latest.json and latest.svg (only.* for --only).
  */
-const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = { strategies, floors, http, postgres, scale, orders, cluster };
+const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<void>> = {
+  strategies, floors, http, postgres, scale, orders, cluster, crossshard: crossShard,
+};
 
 async function main(): Promise<void> {
   const started = performance.now();

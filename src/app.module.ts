@@ -34,6 +34,9 @@ export class AppModule {
           idempotencyTtlSeconds: config.idempotencyTtlSeconds,
           eventsMaxLen: config.eventsMaxLen,
           sweepIntervalMs: config.pendingSweepMs,
+          spread: config.ledgerSpread,
+          escrowTimeoutMs: config.escrowTimeoutMs,
+          escrowGraceMs: config.escrowGraceMs,
         }),
         // One shop for both: orders take stock from this inventory in the same atomic step.
         InventoryModule.forRoot({

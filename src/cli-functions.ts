@@ -4,7 +4,7 @@ import { clientOptions, FunctionLibrary, RedisConnectionOptions } from '@kernel/
 import { redisDeployEnv } from './deploy-env';
 
 /** The Lua libraries this package ships (one per bounded context), in load order. */
-export const LUA_LIBRARIES = ['accounts', 'inventory', 'orders', 'kv'] as const;
+export const LUA_LIBRARIES = ['accounts', 'inventory', 'orders', 'kv', 'escrow'] as const;
 
 /** Exit codes of `redis-atomic functions …`. */
 export const EXIT = { OK: 0, MISMATCH: 1, USAGE: 2, UNREACHABLE: 3 } as const;

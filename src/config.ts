@@ -57,6 +57,11 @@ export interface AppConfig {
   rateLimit?: RateLimitConfig;
   /** PENDING_SWEEP_MS: how often this instance releases expired pending transfers (every instance may); 0 = never. */
   pendingSweepMs: number;
+  /** LEDGER_SPREAD: every ledger spread over this many shards (cross-shard transfers: README); undefined = one shard each. */
+  ledgerSpread?: number;
+  /** ESCROW_TIMEOUT_MS / ESCROW_GRACE_MS: a cross-shard transaction's deadline, and the sweeper's grace after it. */
+  escrowTimeoutMs?: number;
+  escrowGraceMs?: number;
   /** BOARD_ENABLED / BOARD_TOKEN: the operator board at /board (unset: on when a token is set); actions need the token. */
   board: { enabled: boolean; token?: string };
 }
@@ -163,6 +168,9 @@ class Environment {
   DOCS_ENABLED?: boolean;
   @integer(0, 86_400_000) RESERVATION_SWEEP_MS?: number;
   @integer(0, 86_400_000) PENDING_SWEEP_MS?: number;
+  @integer(1, 64) LEDGER_SPREAD?: number;
+  @integer(1, 86_400_000) ESCROW_TIMEOUT_MS?: number;
+  @integer(0, 86_400_000) ESCROW_GRACE_MS?: number;
   @unsetIfEmpty() @IsOptional() @Matches(/^(auto|[1-9]\d{0,2})$/, { message: 'must be a whole number from 1 to 999, or auto' })
   WORKERS?: string;
   @unsetIfEmpty()
@@ -227,6 +235,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     docs: parsed.DOCS_ENABLED ?? 'auto',
     reservationSweepMs: parsed.RESERVATION_SWEEP_MS ?? 1000,
     pendingSweepMs: parsed.PENDING_SWEEP_MS ?? 1000,
+    ledgerSpread: parsed.LEDGER_SPREAD,
+    escrowTimeoutMs: parsed.ESCROW_TIMEOUT_MS,
+    escrowGraceMs: parsed.ESCROW_GRACE_MS,
     workers: parsed.WORKERS === undefined ? 1 : parsed.WORKERS === 'auto' ? 'auto' : Number(parsed.WORKERS),
     board: { enabled: parsed.BOARD_ENABLED ?? parsed.BOARD_TOKEN !== undefined, ...(parsed.BOARD_TOKEN && { token: parsed.BOARD_TOKEN }) },
     rateLimit: parsed.RATE_LIMIT_MAX ? { limit: parsed.RATE_LIMIT_MAX, windowSeconds: parsed.RATE_LIMIT_WINDOW_SECONDS ?? 60 } : undefined,
@@ -252,7 +263,7 @@ const ENV_NAMES = [
   'SHUTDOWN_GRACE_MS', 'DOCS_ENABLED', 'RESERVATION_SWEEP_MS', 'WORKERS', 'REDIS_LOAD_FUNCTIONS', 'REDIS_TLS_CA_FILE', 'RATE_LIMIT_MAX',
   'RATE_LIMIT_WINDOW_SECONDS', 'REDIS_CLUSTER_NODES', 'REDIS_WAIT_REPLICAS', 'REDIS_WAIT_TIMEOUT_MS', 'PENDING_SWEEP_MS',
   'BOARD_ENABLED', 'BOARD_TOKEN',
-  'LEDGERS', 'SHOPS', 'KV_NAMESPACES',
+  'LEDGERS', 'SHOPS', 'KV_NAMESPACES', 'LEDGER_SPREAD', 'ESCROW_TIMEOUT_MS', 'ESCROW_GRACE_MS',
 ] as const;
 
 function configError(error: ValidationError, env: NodeJS.ProcessEnv): ConfigError {

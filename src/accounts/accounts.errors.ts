@@ -13,6 +13,8 @@ export const ACCOUNTS_ERROR_STATUS: ErrorStatuses & Record<AccountsErrorCode, nu
   PENDING_TRANSFER_ALREADY_VOIDED: 409,
   PENDING_TRANSFER_EXPIRED: 409,
   PENDING_TRANSFER_AMOUNT_EXCEEDED: 422,
+  TRANSFER_ABORTED: 409,
+  CROSS_SHARD_UNSUPPORTED: 422,
 };
 
 const account = { type: 'string', pattern: ID_PATTERN.source, description: 'The account concerned (transfers and batches)' };
@@ -35,4 +37,6 @@ export const ACCOUNTS_ERROR_DETAILS: Record<AccountsErrorCode, ErrorDetailsDoc> 
   PENDING_TRANSFER_ALREADY_VOIDED: {},
   PENDING_TRANSFER_EXPIRED: {},
   PENDING_TRANSFER_AMOUNT_EXCEEDED: { properties: { pending: { ...minorUnits, minimum: 1, description: 'The amount still pending' } }, required: ['pending'] },
+  TRANSFER_ABORTED: { properties: { reason: { type: 'string', description: 'timeout · deadline · voided' }, index: INDEX_DETAIL } },
+  CROSS_SHARD_UNSUPPORTED: { properties: { strategy: { type: 'string' } } },
 };

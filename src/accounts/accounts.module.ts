@@ -13,6 +13,7 @@ import { LedgerLimits } from './ledger-rules';
 import { LedgerTransfersController, TransfersController } from './transfers.controller';
 import { ValidatedLedger } from './validated-ledger';
 import { ExpirySweeper } from './expiry-sweeper';
+import { spreadFactory } from './spread/adapters/create-spread';
 
 export interface AccountsModuleOptions extends ShardedOptions {
   /** functions: one FCALL per operation · transactions: MULTI / WATCH+MULTI · memory: in-process, no Redis. */
@@ -38,6 +39,15 @@ export interface AccountsModuleOptions extends ShardedOptions {
   sweepIntervalMs?: number;
   /** Expiries per sweepExpired call of the sweeper (1..1000). Default 100. */
   sweepBatch?: number;
+  /**
+   * Spread every ledger of the module over this many shards (1..64; hash tags `<ledger>-x<k>`): transfers across shards run the
+   * escrow protocol (src/accounts/spread/, README "Cross-shard transfers"); the sweeper timer also finishes what
+   * crashed coordinators left. Default: one shard, the ledger's own tag (no spread).
+   */
+  spread?: number;
+  /** Spread ledgers: how long a cross-shard transaction may stay undecided (ms, default 5000) and the sweeper's grace (default 2000). */
+  escrowTimeoutMs?: number;
+  escrowGraceMs?: number;
 }
 
 const { ConfigurableModuleClass, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = featureModule<AccountsModuleOptions, AccountsLedger>({
@@ -85,7 +95,9 @@ async function createLedgers(options: AccountsModuleOptions, { memory, redis }: 
     throw new Error('AccountsModule sweepIntervalMs must be an integer >= 0 (0 = off)');
   }
   if (!(Number.isInteger(sweepBatch) && sweepBatch >= 1 && sweepBatch <= 1000)) throw new Error('AccountsModule sweepBatch must be 1..1000');
-  const shard = await adapterFactory(options.strategy, limits, { memory, redis });
+  const shard = options.spread !== undefined
+    ? await spreadFactory(options, limits, { memory, redis })
+    : await adapterFactory(options.strategy, limits, { memory, redis });
   const logger = new Logger('AccountsModule');
   return {
     defaultShard: options.ledger ?? 'main',

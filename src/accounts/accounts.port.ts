@@ -45,7 +45,9 @@ export interface AccountsLedger {
 
 export type AccountsErrorCode = 'ACCOUNT_NOT_FOUND' | 'ACCOUNT_EXISTS' | 'INSUFFICIENT_FUNDS' | 'BALANCE_LIMIT_EXCEEDED'
   | 'PENDING_TRANSFER_NOT_FOUND' | 'PENDING_TRANSFER_ALREADY_POSTED' | 'PENDING_TRANSFER_ALREADY_VOIDED'
-  | 'PENDING_TRANSFER_EXPIRED' | 'PENDING_TRANSFER_AMOUNT_EXCEEDED';
+  | 'PENDING_TRANSFER_EXPIRED' | 'PENDING_TRANSFER_AMOUNT_EXCEEDED'
+  /** Spread ledgers (cross-shard transfers): aborted before its decision (timeout), or a feature this setup cannot offer. */
+  | 'TRANSFER_ABORTED' | 'CROSS_SHARD_UNSUPPORTED';
 
 export interface WriteOptions {
   /**

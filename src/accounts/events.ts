@@ -6,7 +6,9 @@ import type { Transfer } from './accounts.port';
  */
 export interface AccountEvent {
   type: 'account.opened' | 'account.deposited' | 'account.withdrawn' | 'transfer.completed' | 'transfer.batch_completed'
-    | 'transfer.pending' | 'transfer.posted' | 'transfer.voided' | 'transfer.expired';
+    | 'transfer.pending' | 'transfer.posted' | 'transfer.voided' | 'transfer.expired'
+    /** A spread ledger's cross-shard transaction, posted on one shard: { id (txid), legs: [{ transfer, account, amount, counterparty, balance }] } */
+    | 'transfer.cross_shard_posted';
   data: Record<string, unknown>;
 }
 

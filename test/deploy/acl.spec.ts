@@ -10,6 +10,7 @@ import Redis from 'ioredis';
 import { freePort, RedisServer } from '@kernel/testing';
 import { createApp } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config';
+import { SpreadRouting } from '../../src/accounts/spread/spread-keys';
 import { functionsCommand } from '../../src/cli-functions';
 import { PROCESS_LIMIT_MS, ROOT, runCli, runProcess } from '../support/cli';
 
@@ -66,7 +67,7 @@ describe('least-privilege ACL (README recipe)', () => {
   it('the deploy user deploys with the CLI, and can read no data and flush nothing', async () => {
     const load = await runCli(['functions', 'load', '--url', server.url], { REDIS_USERNAME: 'ra-deploy', REDIS_PASSWORD: 'deploy-secret' });
     expect({ code: load.code, stderr: load.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(load.stdout).toContain('ok: 4 libraries loaded and verified');
+    expect(load.stdout).toContain('ok: 5 libraries loaded and verified'); // accounts, escrow, inventory, kv, orders
     const verify = await functionsCommand(['verify', '--url', server.url.replace('redis://', 'redis://ra-deploy:deploy-secret@')], {}, quiet);
     expect(verify).toBe(0);
     await expect(deploy.get('ra:{main}:acct:alice')).rejects.toThrow(/NOPERM/);
@@ -126,6 +127,28 @@ describe('least-privilege ACL (README recipe)', () => {
     });
   });
 
+  it('a spread ledger (LEDGER_SPREAD) runs cross-shard transfers and its escrow sweeper as the runtime user — no ACL denial', async () => {
+    const app = await createApp(env('functions', { REDIS_LOAD_FUNCTIONS: 'false', LEDGER: 'acl-spread', LEDGER_SPREAD: '4', PENDING_SWEEP_MS: '50' }),
+      { logger: false });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    try {
+      await admin.call('ACL', 'LOG', 'RESET');
+      const routing = new SpreadRouting('acl-spread', 4);
+      let b = 'b0';
+      for (let i = 1; routing.shardOf(b) === routing.shardOf('a'); i++) b = `b${i}`;
+      const send = async (url: string, payload: object) => (await app.inject({ method: 'POST', url, payload })).statusCode;
+      expect(await send('/accounts', { id: 'a', balance: 100 })).toBe(201);
+      expect(await send('/accounts', { id: b })).toBe(201);
+      expect(await send('/transfers', { from: 'a', to: b, amount: 30 })).toBe(201);
+      expect(await send('/transfers', { from: 'a', to: b, amount: 300 })).toBe(422);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a few sweeps of every bucket
+      expect(await admin.call('ACL', 'LOG')).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('the runtime user gets NOPERM for FLUSHALL, FUNCTION FLUSH, FUNCTION LOAD, CONFIG GET and keys outside ra:*', async () => {
     await admin.set('otherapp:secret', 's3cret');
     const refused = async (call: () => Promise<unknown>) => call().then(() => 'allowed', (err: Error) => err.message);
@@ -143,7 +166,7 @@ describe('least-privilege ACL (README recipe)', () => {
     };
     for (const [name, message] of Object.entries(results)) expect({ name, message }).toEqual({ name, message: expect.stringMatching(/NOPERM/) });
     expect(await admin.get('otherapp:secret')).toBe('s3cret');
-    expect((await admin.call('FUNCTION', 'LIST') as unknown[]).length).toBe(4);
+    expect((await admin.call('FUNCTION', 'LIST') as unknown[]).length).toBe(5);
     // Control: the same user may do what the service needs, on its own keys.
     expect(await runtime.set('ra:{probe}:x', '1')).toBe('OK');
     expect(await runtime.get('ra:{probe}:x')).toBe('1');

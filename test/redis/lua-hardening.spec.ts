@@ -16,6 +16,9 @@ const RUNS = Number(process.env.LUA_HARDENING_RUNS ?? 100);
 const L = (k: string) => `ra:{L}:${k}`;
 const S = (k: string) => `ra:{S}:${k}`;
 const N = (k: string) => `ra:{N}:${k}`;
+const E = (k: string) => `ra:{E}:${k}`;
+const FAR = '9000000000000';
+const E_POST = { keys: [E('xholds'), E('xdone:h1'), E('events'), E('acct:a'), E('hist:a')], args: ['h1', '60', '10', '1000'] };
 const ITEMS = '[{"productId":"p1","quantity":2,"unitPrice":3}]';
 const RESERVED_ITEMS = '[{"productId":"p1","quantity":2,"unitPrice":3},{"productId":"p2","quantity":2,"unitPrice":3}]';
 
@@ -86,6 +89,19 @@ const BASES: Base[] = [
       JSON.stringify([{ k: 1, key: 'x', op: 'incrby', by: '2' }, { k: 2, key: 'h', op: 'hset', field: 'f', value: 'v' }]),
       '{"updates":[]}', '1000'], write: true, record: N('kv-idem:1') },
   { fn: 'kv_get', keys: [N('kv:x')], args: ['x'], write: false },
+  // lua/escrow.lua: idempotent per txid, no idempotency wrapper (write: false here means "no record pair").
+  { fn: 'escrow_version', keys: [], args: [], write: false },
+  { fn: 'escrow_begin', keys: [E('xtx:n1'), E('xtx-due:all')], args: ['n1', 'fp1', '0,1', '1000', '100'], write: false },
+  { fn: 'escrow_hold', keys: [E('xholds'), E('xdone:n2'), E('acct:a'), E('acct:b')],
+    args: ['n2', FAR, '0,1', '60', '2', 'a', 'b', '1', '0', 'i0', '-5', 'b', '', '2', '0', 'i0', '5', 'a', ''], write: false },
+  { fn: 'escrow_decide', keys: [E('xtx:t1'), E('xtx-due:all')], args: ['t1', 'COMMITTED', '', 'coordinator', '100', '60', ''], write: false },
+  { fn: 'escrow_post', ...E_POST, write: false },
+  { fn: 'escrow_void', ...E_POST, write: false },
+  { fn: 'escrow_finish', keys: [E('xtx:t2'), E('xtx-due:all')], args: ['t2', '1,2,3', '60'], write: false },
+  { fn: 'escrow_tx', keys: [E('xtx:t1')], args: [], write: false },
+  { fn: 'escrow_due', keys: [E('xtx-due:all')], args: ['10'], write: false },
+  { fn: 'escrow_holds', keys: [E('xholds')], args: ['0', '10'], write: false },
+  { fn: 'escrow_audit', keys: [E('xholds'), E('acct:a'), E('acct:b')], args: ['a', 'b'], write: false },
 ];
 
 /** One keyspace every base call succeeds on: accounts, a shop with orders, a kv namespace, event logs, a record. */
@@ -111,6 +127,11 @@ async function seed(client: Redis): Promise<void> {
   p.hset(S('reservation:r3'), 'product', 'p1', 'quantity', 1, 'status', 'released', 'created', 1, 'expires', 2, 'order', '-');
   p.hset(S('inventory:held'), 'p1', 2, 'p2', 1).zadd(S('inventory:deadlines'), far, 'r1', 2, 'r2');
   p.set(N('kv:x'), '5').hset(N('kv:h'), 'f', '1').xadd(N('events'), '*', 'type', 'seed', 'data', '{}');
+  // Escrow (a spread ledger's shard): a hold h1 of 10 on a, a PREPARING t1, a COMMITTED t2, a voided d1.
+  p.hset(E('acct:a'), 'b', 100, 'm', 0, 'dp', 10).hset(E('acct:b'), 'b', 5, 'm', 0).rpush(E('hist:a'), 'x|d|1|100||100');
+  p.hset(E('xholds'), 'h1', `${FAR}|0,1|a:10:0:-10|1:0:i0:-10:b`).set(E('xdone:d1'), 'V').xadd(E('events'), '*', 'type', 'seed', 'data', '{}');
+  p.hset(E('xtx:t1'), 's', 'PREPARING', 'f', 'fp1', 'p', '0,1', 'c', 1, 'e', FAR).hset(E('xtx:t2'), 's', 'COMMITTED', 'f', 'fp2', 'p', '0', 'c', 1, 'e', FAR);
+  p.zadd(E('xtx-due:all'), FAR, 't1', FAR, 't2').set(E('decoy:string'), 'x');
   p.set(L('decoy:string'), 'x').sadd(S('decoy:set'), 'x').zadd(N('decoy:zset'), 1, 'x');
   await p.exec();
 }
@@ -123,7 +144,8 @@ const KEY_POOL = ['untagged', 'ra:{}:empty', 'ra:{other}:k', L('acct:b'), L('his
   L('pend:p1'), L('pend:p2'), L('pend-deadlines:all'), L('acct:a'),
   L('idem:old'), S('inventory:stock'), S('inventory:held'), S('inventory:deadlines'), S('reservation:r1'), S('reservation:r3'),
   S('decoy:set'), S('order:o1'), S('queue:pending'), S('events'), N('kv:h'), N('decoy:zset'),
-  N('events'), N('kv:new')];
+  N('events'), N('kv:new'), E('xholds'), E('xdone:d1'), E('xtx:t1'), E('xtx:t2'), E('xtx-due:all'), E('acct:a'), E('acct:b'), E('hist:a'),
+  E('events'), E('decoy:string')];
 
 type Mutation =
   | { kind: 'argv-replace'; at: number; value: string }
@@ -175,7 +197,7 @@ const TYPED = /^([A-Z][A-Z_]+) (\{.*\})/s;
 beforeAll(async () => {
   server = await RedisServer.start();
   client = server.client();
-  for (const name of ['accounts', 'inventory', 'orders', 'kv']) await FunctionLibrary.fromFile(client, name).load();
+  for (const name of ['accounts', 'inventory', 'orders', 'kv', 'escrow']) await FunctionLibrary.fromFile(client, name).load();
 });
 
 afterAll(async () => {
@@ -258,6 +280,14 @@ describe('every Lua function, called directly', () => {
     ['a post amount of 0', { fn: 'accounts_post', at: 3, value: '0' }],
     ['a batch timeout of 1.5', { fn: 'accounts_transfer_batch', at: 24, value: '1.5' }],
     ['a sweep limit of 1001', { fn: 'accounts_due', at: 0, value: '1001' }],
+    ['an escrow leg of 0', { fn: 'escrow_hold', at: 10, value: '0' }],
+    ['a floor on a credit leg', { fn: 'escrow_hold', at: 18, value: '5' }],
+    ['legs out of item order', { fn: 'escrow_hold', at: 8, value: '1' }],
+    ['a decision by the sweeper to commit', { fn: 'escrow_decide', at: 3, value: 'sweeper' }],
+    ['a commit with a reason', { fn: 'escrow_decide', at: 2, value: 'X {}' }],
+    ['participants with a gap', { fn: 'escrow_begin', at: 2, value: '0,,1' }],
+    ['a done marker of another txid', { fn: 'escrow_post', at: 0, value: 'h2' }],
+    ['an outcome that is not numbers', { fn: 'escrow_finish', at: 1, value: '1,a' }],
   ])('%s is INVALID_ARGUMENT, before any write', async (_, { fn, at, value: bad }) => {
     await seed(client);
     const { keys, args } = callOf(BASES.find((b) => b.fn === fn)!, false);

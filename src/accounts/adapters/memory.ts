@@ -11,6 +11,12 @@ import {
   Resolution,
 } from '../ledger-rules';
 
+export interface MemoryShardAccess {
+  account(id: string): NonNullable<AccountState> | undefined;
+  push(id: string, entries: string[]): void;
+  append(event: AccountEvent): void;
+}
+
 /**
  * In-process ledger with the same observable behaviour as the Redis adapters (same contract suite; history
  * stored in the same format, newest first, so pages and cursors match). Every operation does its reads,
@@ -170,6 +176,14 @@ export class MemoryAccountsLedger implements AccountsLedger {
     for (const [id, list] of entries) this.push(id, list);
     this.append(accountEvents.transfers(cmds, receipts.map((r) => r.id), after, batch, deadlines));
     return receipts;
+  }
+
+  /**
+   * For a spread ledger's memory escrow (src/accounts/spread/adapters/memory-escrow.ts): this shard's account states, history
+   * and event log, which its escrow steps read and write synchronously (so each step is atomic, as an FCALL is).
+   */
+  escrowAccess(): MemoryShardAccess {
+    return { account: (id) => this.accounts.get(id), push: (id, entries) => this.push(id, entries), append: (event) => this.append(event) };
   }
 
   private append({ type, data }: AccountEvent): void {
