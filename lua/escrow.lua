@@ -54,18 +54,7 @@ local function parts_arg(text)
   return text
 end
 
--- The same reader as lua/accounts.lua's read_account: balance, floor, pending debits, pending credits; nil if absent.
-local function read_account(key)
-  local fields = redis.pcall('HMGET', key, 'b', 'm', 'dp', 'cp')
-  if fields.err then corrupted(key, 'account is not a hash') end
-  if fields[1] == false then return nil end
-  local balance, floor = safe_integer(fields[1]), safe_integer(fields[2])
-  local debits, credits = safe_integer(fields[3] or '0'), safe_integer(fields[4] or '0')
-  if not balance or not floor or not debits or not credits or debits < 0 or credits < 0 then
-    corrupted(key, 'account is not safe integers')
-  end
-  return balance, floor, debits, credits
-end
+--- @include account-read
 
 -- A transaction record { s, f, p, c, e, r, n, o } checked, or nil.
 local function read_tx(key)

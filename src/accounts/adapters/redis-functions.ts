@@ -6,8 +6,9 @@ import type {
 } from '../accounts.port';
 import { entryOfCursor, historyPage } from '../history-codec';
 import type { AccountKeys } from '../keys';
-import { LedgerLimits, pendingView, requestOf, stillOpen } from '../ledger-rules';
+import { LedgerLimits, pendingView, requestOf } from '../ledger-rules';
 import { toAccount, toBalance, toPending, toReceipts, toRecord } from './replies';
+import { listPendingFromIndex } from './pending-index';
 
 /**
  * Every operation is one FCALL of lua/accounts.lua: reads, checks, writes and the idempotency record run
@@ -94,13 +95,8 @@ export class RedisFunctionsAccountsLedger implements AccountsLedger {
     return pendingView(id, toRecord(values), Number(values[8]));
   }
 
-  /** The deadline index (ZRANGE BYSCORE), then each transfer read on its own (getTransfer); resolved meanwhile: left out. */
-  async listPending(limit = 100): Promise<PendingTransfer[]> {
-    const ids = await this.client.zrange(this.keys.deadlines, '-inf', '+inf', 'BYSCORE', 'LIMIT', 0, limit)
-      .catch((err) => Promise.reject(decodeRedisError(err)));
-    const views = await Promise.all(ids.map((id) => this.getTransfer(id)
-      .catch((err: { code?: string }) => (err.code === 'PENDING_TRANSFER_NOT_FOUND' ? null : Promise.reject(err)))));
-    return views.filter(stillOpen);
+  listPending(limit = 100): Promise<PendingTransfer[]> {
+    return listPendingFromIndex(this.client, this.keys, limit, (id) => this.getTransfer(id));
   }
 
   async sweepExpired(limit = 100): Promise<SweepResult> {

@@ -13,9 +13,10 @@ import { encodeEntry, entryOfCursor, historyPage, KindCode } from '../history-co
 import type { AccountKeys } from '../keys';
 import {
   AccountState, accountsError, accountView, LedgerLimits, PendingRecord, pendingView, planMovement, planResolve, planTransfers, requestOf,
-  Resolution, stillOpen,
+  Resolution,
 } from '../ledger-rules';
 import { toAccount, toBalance, toPending, toReceipts } from './replies';
+import { listPendingFromIndex } from './pending-index';
 
 /** A decision taken on fresh reads: the writes and the reply values (lua/accounts.lua's layout), or a failure. */
 type Decision = IdempotentDecision;
@@ -203,13 +204,8 @@ export class RedisTransactionsAccountsLedger implements AccountsLedger {
     return pendingView(id, record, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
   }
 
-  /** The deadline index (ZRANGE BYSCORE), then each transfer read on its own (getTransfer); resolved meanwhile: left out. */
-  async listPending(limit = 100): Promise<PendingTransfer[]> {
-    const ids = await this.client.zrange(this.keys.deadlines, '-inf', '+inf', 'BYSCORE', 'LIMIT', 0, limit)
-      .catch((err) => Promise.reject(decodeRedisError(err)));
-    const views = await Promise.all(ids.map((id) => this.getTransfer(id)
-      .catch((err: { code?: string }) => (err.code === 'PENDING_TRANSFER_NOT_FOUND' ? null : Promise.reject(err)))));
-    return views.filter(stillOpen);
+  listPending(limit = 100): Promise<PendingTransfer[]> {
+    return listPendingFromIndex(this.client, this.keys, limit, (id) => this.getTransfer(id));
   }
 
   async sweepExpired(limit = 100): Promise<SweepResult> {

@@ -1,4 +1,5 @@
-import { keySlot, KeySpace } from '@kernel/core';
+import { keySlot } from '@kernel/core';
+import { AccountKeys } from '../keys';
 
 /**
  * Where a spread ledger keeps things. A ledger `L` with `spread: N` has N shards, each an ordinary ledger (the
@@ -27,10 +28,8 @@ export class SpreadRouting {
   }
 }
 
-/** lua/escrow.lua's keys of one shard. */
-export class EscrowKeys {
-  constructor(readonly space: KeySpace) {}
-
+/** lua/escrow.lua's keys of one shard: the shard's ledger keys (accounts, histories, events) and the escrow's own. */
+export class EscrowKeys extends AccountKeys {
   get holds(): string {
     return `${this.space.pattern.slice(0, -1)}xholds`;
   }
@@ -45,17 +44,5 @@ export class EscrowKeys {
 
   get due(): string {
     return this.space.key('xtx-due', 'all');
-  }
-
-  account(id: string): string {
-    return this.space.key('acct', id);
-  }
-
-  history(id: string): string {
-    return this.space.key('hist', id);
-  }
-
-  get events(): string {
-    return this.space.events;
   }
 }
