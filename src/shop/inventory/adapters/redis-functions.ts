@@ -1,9 +1,10 @@
 import { IdempotencyOptions, idempotentCall, IdempotentCall } from '@kernel/core';
 import { FunctionLibrary, idempotentFcall, RedisClient } from '@kernel/redis';
-import { AtomicError, decodeRedisError, KernelErrorCode } from '@kernel/core';
+import { AtomicError, KernelErrorCode } from '@kernel/core';
 import type { Availability, Inventory, Reservation, StockLevel, SweepResult, WriteOptions } from '../inventory.port';
 import { DEFAULT_LOW_STOCK_PAGE, DEFAULT_SWEEP, newReservationId, requestOf, toReservation } from '../inventory-rules';
 import type { InventoryKeys } from '../keys';
+import { listHeldFromIndex } from './held-index';
 import { decodeLevels, decodeReservation, toLevel } from './redis-replies';
 
 /**
@@ -68,18 +69,10 @@ export class RedisFunctionsInventory implements Inventory {
     return { productId, available, held };
   }
 
-  /** The deadline index (ZRANGE BYSCORE), each reservation's product, then each read on its own (getReservation). */
-  async listHeld(limit = DEFAULT_SWEEP): Promise<Reservation[]> {
-    const client = this.client!;
-    const ids = await client.zrange(this.keys.deadlines(), '-inf', '+inf', 'BYSCORE', 'LIMIT', 0, limit)
-      .catch((err) => Promise.reject(decodeRedisError(err)));
-    const views = await Promise.all(ids.map(async (id) => {
-      const product = await client.hget(this.keys.reservation(id), 'product').catch((err) => Promise.reject(decodeRedisError(err)));
-      return product === null ? null : this.getReservation(product, id)
-        .catch((err: { code?: string }) => (err.code === 'RESERVATION_NOT_FOUND' ? null : Promise.reject(err)));
-    }));
-    return views.filter((r): r is Reservation => r !== null && (r.status === 'held' || r.status === 'expired'));
+  listHeld(limit = DEFAULT_SWEEP): Promise<Reservation[]> {
+    return listHeldFromIndex(this.client!, this.keys, limit, (productId, id) => this.getReservation(productId, id));
   }
+
 
   /** Two calls: which reservations are due (a read), then one FCALL that re-checks and expires each of them. */
   async expireDue(limit = DEFAULT_SWEEP): Promise<SweepResult> {

@@ -9,6 +9,7 @@ import {
 } from '../inventory-rules';
 import { stockEvents } from '../events';
 import type { InventoryKeys } from '../keys';
+import { listHeldFromIndex } from './held-index';
 import { decodeLevels, decodeReservation, decodeStock, RESERVATION_FIELDS, reservationValues, toLevel } from './redis-replies';
 
 /**
@@ -154,18 +155,10 @@ export class RedisTransactionsInventory implements Inventory {
     });
   }
 
-  /** The deadline index (ZRANGE BYSCORE), each reservation's product, then each read on its own (getReservation). */
-  async listHeld(limit = DEFAULT_SWEEP): Promise<Reservation[]> {
-    const client = this.client;
-    const ids = await client.zrange(this.keys.deadlines(), '-inf', '+inf', 'BYSCORE', 'LIMIT', 0, limit)
-      .catch((err) => Promise.reject(decodeRedisError(err)));
-    const views = await Promise.all(ids.map(async (id) => {
-      const product = await client.hget(this.keys.reservation(id), 'product').catch((err) => Promise.reject(decodeRedisError(err)));
-      return product === null ? null : this.getReservation(product, id)
-        .catch((err: { code?: string }) => (err.code === 'RESERVATION_NOT_FOUND' ? null : Promise.reject(err)));
-    }));
-    return views.filter((r): r is Reservation => r !== null && (r.status === 'held' || r.status === 'expired'));
+  listHeld(limit = DEFAULT_SWEEP): Promise<Reservation[]> {
+    return listHeldFromIndex(this.client, this.keys, limit, (productId, id) => this.getReservation(productId, id));
   }
+
 
   async getReservation(productId: string, reservationId: string): Promise<Reservation> {
     const key = this.keys.reservation(reservationId);
